@@ -1,0 +1,62 @@
+/** How a top-level session value is stored: JSON, or JSON sealed with AES-256-GCM when keys are given. */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { invalidOption } from './errors.js'
+
+/** Turns a value's JSON into the stored string and back. */
+export interface Codec {
+  /** Seals `json` for the field `field` (identity without keys). */
+  encode(field: string, json: string): string
+  /**
+   * Opens a stored string. Returns `undefined` when it cannot be opened (tampered, unknown key),
+   * and `stale: true` when an older key opened it, so the caller rewrites it with the newest.
+   */
+  decode(field: string, stored: string): { json: string; stale: boolean } | undefined
+}
+
+const PLAIN: Codec = {
+  encode: (_field, json) => json,
+  decode: (_field, stored) => ({ json: stored, stale: false }),
+}
+
+/** The codec for `encryptionKeys` (newest first), or plain JSON when there are none. */
+export function createCodec(keys: readonly (Buffer | Uint8Array)[] | undefined): Codec {
+  if (keys === undefined) return PLAIN
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw invalidOption('encryptionKeys', 'must be a non-empty array of 32-byte keys, newest first', keys)
+  }
+  keys.forEach((k, i) => {
+    if (!(k instanceof Uint8Array) || k.length !== 32) {
+      throw invalidOption(`encryptionKeys[${i}]`, 'must be a 32-byte Buffer (AES-256)', k)
+    }
+  })
+  const [newest] = keys as [Uint8Array]
+  return {
+    encode(field, json) {
+      const iv = randomBytes(12)
+      const cipher = createCipheriv('aes-256-gcm', newest, iv)
+      // The field name is authenticated data: a value cannot be moved to another field unnoticed.
+      cipher.setAAD(Buffer.from(field))
+      const body = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()])
+      return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+    },
+    decode(field, stored) {
+      const raw = Buffer.from(stored, 'base64url')
+      if (raw.length < 28) return undefined
+      const iv = raw.subarray(0, 12)
+      const body = raw.subarray(12, raw.length - 16)
+      const tag = raw.subarray(raw.length - 16)
+      for (let i = 0; i < keys.length; i++) {
+        try {
+          const decipher = createDecipheriv('aes-256-gcm', keys[i] as Uint8Array, iv)
+          decipher.setAAD(Buffer.from(field))
+          decipher.setAuthTag(tag)
+          const json = Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8')
+          return { json, stale: i > 0 }
+        } catch {
+          // Wrong key or tampered: try the next key; none opening it means a miss, not a 500.
+        }
+      }
+      return undefined
+    },
+  }
+}

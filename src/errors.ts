@@ -1,0 +1,64 @@
+/** The one error type of koa-session-redis3, with stable codes. */
+
+/**
+ * Stable error codes.
+ * - `INVALID_OPTION`: a configuration mistake, thrown by `session(...)` or a store constructor.
+ * - `STORE_UNAVAILABLE`: the store failed (connection refused, closed, Redis error).
+ * - `STORE_TIMEOUT`: the store did not answer within its `timeout`.
+ * - `NOT_LOADED`: `ctx.session` was read before `await ctx.loadSession()` with `lazy: true`.
+ * - `UNSUPPORTED`: the operation needs an option that is off (e.g. handles with `hashIds: false`).
+ */
+export type SessionErrorCode =
+  | 'INVALID_OPTION'
+  | 'STORE_UNAVAILABLE'
+  | 'STORE_TIMEOUT'
+  | 'NOT_LOADED'
+  | 'UNSUPPORTED'
+
+// A registry symbol, not `instanceof`, so two installed copies of the package recognise each other's errors.
+const BRAND = Symbol.for('koa-session-redis3.SessionError')
+
+/**
+ * Raised for configuration mistakes and store failures. Store failures carry `status: 503` and
+ * `expose: false`, so Koa answers "Service Unavailable" without leaking the cause to the client.
+ *
+ * @example
+ * app.on('error', (err) => { if (SessionError.is(err)) metrics.increment(err.code) })
+ */
+export class SessionError extends Error {
+  /** Stable, machine-readable reason. */
+  readonly code: SessionErrorCode
+  /** HTTP status Koa uses when this error reaches it. */
+  readonly status: number
+  /** Never expose store internals to the client. */
+  readonly expose = false
+
+  constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+    super(
+      `koa-session-redis3: ${message}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    )
+    this.name = 'SessionError'
+    this.code = code
+    this.status = options?.status ?? (code === 'STORE_UNAVAILABLE' || code === 'STORE_TIMEOUT' ? 503 : 500)
+    Object.defineProperty(this, BRAND, { value: true })
+  }
+
+  /** True for a `SessionError` from any installed copy of this package. */
+  static is(err: unknown): err is SessionError {
+    return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[BRAND] === true
+  }
+}
+
+/** Builds the `INVALID_OPTION` error with the house message shape: option, rule, received value. */
+export function invalidOption(option: string, rule: string, received: unknown): SessionError {
+  return new SessionError('INVALID_OPTION', `\`${option}\` ${rule}, received ${describe(received)}`)
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return `an array of length ${value.length}`
+  if (typeof value === 'object' && value !== null) return 'an object'
+  return String(value)
+}

@@ -1,0 +1,96 @@
+/** The request flow: read the id, load, attach `ctx.session`, run the app, commit. */
+import type Koa from 'koa'
+import type { Context, Next } from 'koa'
+import { SessionError } from './errors.js'
+import { assertKeys, type Resolved, resolveOptions, type SessionOptions } from './options.js'
+import type { Session, SessionData } from './session.js'
+import { RequestSession } from './state.js'
+
+const STATE = Symbol('koa-session-redis3')
+
+type Ctx = Context & { [STATE]?: RequestSession }
+
+/** `ctx.session` as the app sees it: our methods plus the app's typed data. */
+export type SessionObject = Session & Partial<SessionData>
+
+declare module 'koa' {
+  interface DefaultContext {
+    /** The session of this request; `null` after `ctx.session = null` (destroyed at commit). */
+    get session(): SessionObject | null
+    set session(value: Partial<SessionData> | Record<string, unknown> | null)
+    /** The id this response carries (drawn now for a new session), `undefined` once destroyed. */
+    readonly sessionId: string | undefined
+    /** Loads the session (needed first with `lazy: true`; harmless otherwise). */
+    loadSession(): Promise<SessionObject | null>
+  }
+}
+
+/**
+ * Creates the session middleware. Accepts `session(opts)`, `session(opts, app)` and
+ * `session(app, opts)`; pass the app to have a missing `app.keys` reported at startup.
+ *
+ * @example
+ * app.keys = ['some secret hurr']
+ * app.use(session({ store: { host: '127.0.0.1', port: 6379, ttl: 3600, keySchema: 'your:schema' } }))
+ */
+export function session(options?: SessionOptions, app?: Koa): Koa.Middleware
+export function session(app: Koa, options?: SessionOptions): Koa.Middleware
+export function session(a?: SessionOptions | Koa, b?: SessionOptions | Koa): Koa.Middleware {
+  const [options, app] = isApp(a) ? [b as SessionOptions | undefined, a] : [a, b as Koa | undefined]
+  const o = resolveOptions(options ?? {}, app)
+  if (app) install(app, o)
+
+  return async function session(ctx: Ctx, next: Next) {
+    install(ctx.app, o)
+    const state = new RequestSession(ctx, o)
+    ctx[STATE] = state
+    state.readId()
+    if (!o.lazy) await state.load()
+    await next()
+    if (o.autoCommit) await state.commit(false)
+  }
+}
+
+const installed = new WeakSet<object>()
+
+/** Defines `ctx.session`, `ctx.sessionId` and `ctx.loadSession()` once per app, on `app.context`. */
+function install(app: Koa, o: Resolved): void {
+  if (installed.has(app)) return
+  if (o.signed) assertKeys(app)
+  installed.add(app)
+  Object.defineProperties(app.context, {
+    session: {
+      configurable: true,
+      get(this: Ctx) {
+        return this[STATE]?.get()
+      },
+      set(this: Ctx, value: unknown) {
+        state(this).set(value)
+      },
+    },
+    sessionId: {
+      configurable: true,
+      get(this: Ctx) {
+        return this[STATE]?.id
+      },
+    },
+    loadSession: {
+      configurable: true,
+      value: async function loadSession(this: Ctx) {
+        const s = state(this)
+        await s.load()
+        return s.get()
+      },
+    },
+  })
+}
+
+function state(ctx: Ctx): RequestSession {
+  const s = ctx[STATE]
+  if (!s) throw new SessionError('NOT_LOADED', 'ctx.session is used outside the session middleware')
+  return s
+}
+
+function isApp(value: unknown): value is Koa {
+  return typeof (value as Koa | undefined)?.use === 'function'
+}

@@ -1,0 +1,310 @@
+/** Options of `session(...)`: their types, their defaults in one place, and their validation. */
+import type Koa from 'koa'
+import type { Context } from 'koa'
+import { type Codec, createCodec } from './codec.js'
+import { invalidOption } from './errors.js'
+import { RedisStore, type RedisStoreOptions } from './store/redis.js'
+import { isSessionStore, type KoaSessionStore, type SessionStore } from './store/types.js'
+import { cookieTransport } from './transport/cookie.js'
+import { externalTransport } from './transport/external.js'
+import { headerTransport } from './transport/header.js'
+import type { Transport } from './transport/types.js'
+
+/** Cookie attributes, accepted at the top level (koa-session style) and under `cookie` (seed style). */
+export interface CookieOptions {
+  /** @default true */
+  httpOnly?: boolean
+  /** Sign with Koa's `app.keys` (Keygrip: the first key signs, all verify). @default true */
+  signed?: boolean
+  /** @default true */
+  overwrite?: boolean
+  /** `undefined` decides per request: secure on https, or behind a proxy (`app.proxy`) that says https. @default undefined */
+  secure?: boolean
+  /** @default 'lax' */
+  sameSite?: 'lax' | 'strict' | 'none' | boolean
+  /** @default undefined (host-only cookie) */
+  domain?: string
+  /** @default '/' */
+  path?: string
+  /** CHIPS partitioned cookie. @default undefined */
+  partitioned?: boolean
+  /** @default undefined */
+  priority?: 'low' | 'medium' | 'high'
+}
+
+/** Reads and writes the session id somewhere other than the cookie (koa-session's `externalKey`). */
+export interface ExternalKey {
+  get(ctx: Context): string | undefined
+  set(ctx: Context, value: string): void
+}
+
+/**
+ * Options of `session(...)`. Durations are milliseconds, except `store.ttl` (seconds, from the seed).
+ *
+ * @example
+ * session({ key: 'sid', maxAge: 3_600_000, rolling: true, store: { url: 'redis://127.0.0.1:6379' } })
+ */
+export interface SessionOptions<Data = Record<string, unknown>> extends CookieOptions {
+  /** Cookie (and header-signature) name. @default 'koa.sess' */
+  key?: string
+  /** Idle timeout, ms, and the cookie's lifetime; `'session'` makes a browser-session cookie. @default 86400000 */
+  maxAge?: number | 'session'
+  /** Commit after the downstream middleware; `false` needs `ctx.session.manuallyCommit()`. @default true */
+  autoCommit?: boolean
+  /** Send the cookie again on every response. The server-side TTL slides on every read regardless. @default false */
+  rolling?: boolean
+  /** Send the cookie again when less than half of `maxAge` is left. @default false */
+  renew?: boolean
+  /** Id generator. The default draws 32 bytes from `node:crypto`. @default base64url(randomBytes(32)) */
+  genid?: (ctx: Context) => string
+  /** Prefix of generated ids (koa-session). @default '' */
+  prefix?: string
+  /** Extra check of a loaded session; `false` treats it as invalid. */
+  valid?: (ctx: Context, data: Partial<Data>) => boolean
+  /** Called before each save. */
+  beforeSave?: (ctx: Context, session: Partial<Data>) => void
+  /** Carry the id yourself instead of in the cookie. */
+  externalKey?: ExternalKey
+  /**
+   * Where sessions live: RedisStore options (the seed's `{ host, port, ttl, keySchema, ... }`), a
+   * `RedisStore` or `MemoryStore`, or any koa-session store. @default a RedisStore on 127.0.0.1:6379
+   */
+  store?: SessionStore | KoaSessionStore | RedisStoreOptions
+  /** A koa-session store class constructed per request with `ctx`. */
+  ContextStore?: new (
+    ctx: Context,
+  ) => KoaSessionStore
+  /** Save sessions that hold no data. @default false */
+  saveUninitialized?: boolean
+  /** Cookie attributes (seed style), or `false` for no cookie at all (with `header` or `externalKey`). */
+  cookie?: CookieOptions | false
+  /** Also carry the id in this request/response header (front-end / back-end separation). @default undefined */
+  header?: string
+  /** Do not load before the downstream runs: call `await ctx.loadSession()` first. @default false */
+  lazy?: boolean
+  /** Serve an empty, unsaved session when the store fails, instead of a 503. @default false */
+  failOpen?: boolean
+  /** Absolute lifetime, ms since creation; not extended by activity or `regenerate()`. @default undefined (none) */
+  absoluteTimeout?: number
+  /** Names the user a session belongs to, enabling `listSessions` and `destroyUserSessions`. */
+  userId?: (data: Partial<Data>) => string | number | undefined
+  /** 32-byte keys for AES-256-GCM at rest, newest first; all decrypt, the first encrypts. @default undefined */
+  encryptionKeys?: (Buffer | Uint8Array)[]
+  /** `regenerate()` keeps the data (`true`) or starts empty. @default true */
+  regenerateKeepsData?: boolean
+}
+
+/** Options after validation: complete and frozen; request code reads only this. */
+export interface Resolved {
+  readonly key: string
+  readonly maxAge: number | 'session'
+  /** Server-side idle timeout, ms. */
+  readonly ttl: number
+  readonly autoCommit: boolean
+  readonly rolling: boolean
+  readonly renew: boolean
+  readonly genid: ((ctx: Context) => string) | undefined
+  readonly prefix: string
+  readonly valid: SessionOptions['valid']
+  readonly beforeSave: SessionOptions['beforeSave']
+  readonly store: SessionStore | undefined
+  readonly foreignStore: ((ctx: Context) => KoaSessionStore) | undefined
+  readonly saveUninitialized: boolean
+  readonly lazy: boolean
+  readonly failOpen: boolean
+  readonly absoluteTimeout: number
+  readonly userId: SessionOptions['userId']
+  readonly regenerateKeepsData: boolean
+  readonly signed: boolean
+  readonly transports: readonly Transport[]
+  readonly codec: Codec
+}
+
+/** Every default, grouped by concern. */
+export const DEFAULTS = {
+  key: 'koa.sess',
+  lifetime: { maxAge: 86_400_000, rolling: false, renew: false, absoluteTimeout: 0 },
+  saving: {
+    autoCommit: true,
+    saveUninitialized: false,
+    lazy: false,
+    failOpen: false,
+    regenerateKeepsData: true,
+  },
+  ids: { prefix: '' },
+  cookie: {
+    httpOnly: true,
+    signed: true,
+    overwrite: true,
+    sameSite: 'lax',
+    path: '/',
+  } satisfies CookieOptions,
+} as const
+
+const COOKIE_KEYS = [
+  'httpOnly',
+  'signed',
+  'overwrite',
+  'secure',
+  'sameSite',
+  'domain',
+  'path',
+  'partitioned',
+  'priority',
+] as const
+
+/** Validates `options` and resolves them into a frozen object. Throws `SessionError('INVALID_OPTION')`. */
+export function resolveOptions(options: SessionOptions, app: Koa | undefined): Resolved {
+  if (typeof options !== 'object' || options === null)
+    throw invalidOption('options', 'must be an object', options)
+  const o = options
+  const key = o.key ?? DEFAULTS.key
+  if (typeof key !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z:]+$/.test(key)) {
+    throw invalidOption('key', 'must be a non-empty cookie name (RFC 6265 token characters)', key)
+  }
+  const { makeStore, storeTtl } = resolveStore(o)
+  const maxAge = o.maxAge ?? storeTtl ?? DEFAULTS.lifetime.maxAge
+  if (maxAge !== 'session' && !(typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0)) {
+    throw invalidOption('maxAge', "must be a positive number of milliseconds or 'session'", maxAge)
+  }
+  for (const name of ['autoCommit', 'rolling', 'renew', 'saveUninitialized', 'lazy', 'failOpen'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'boolean')
+      throw invalidOption(name, 'must be a boolean', o[name])
+  }
+  for (const name of ['genid', 'valid', 'beforeSave', 'userId', 'ContextStore'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'function')
+      throw invalidOption(name, 'must be a function', o[name])
+  }
+  const absoluteTimeout = o.absoluteTimeout ?? DEFAULTS.lifetime.absoluteTimeout
+  if (!(typeof absoluteTimeout === 'number' && Number.isFinite(absoluteTimeout) && absoluteTimeout >= 0)) {
+    throw invalidOption('absoluteTimeout', 'must be a positive number of milliseconds', absoluteTimeout)
+  }
+  const prefix = o.prefix ?? DEFAULTS.ids.prefix
+  if (typeof prefix !== 'string' || !/^[A-Za-z0-9_.:~-]*$/.test(prefix) || prefix.length > 64) {
+    throw invalidOption('prefix', 'must be up to 64 characters of A-Z a-z 0-9 _ . : ~ -', prefix)
+  }
+
+  const cookie = resolveCookie(o)
+  const signed = cookie === false ? o.signed !== false : cookie.signed !== false
+  if (signed && app !== undefined) assertKeys(app)
+
+  // The seed's `store.ttl` sets the server-side idle timeout; without it `maxAge` does.
+  const ttl = storeTtl ?? (maxAge === 'session' ? DEFAULTS.lifetime.maxAge : maxAge)
+  const transports: Transport[] = []
+  if (o.header !== undefined) {
+    if (typeof o.header !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(o.header)) {
+      throw invalidOption('header', 'must be an HTTP header name', o.header)
+    }
+    transports.push(headerTransport(o.header, signed))
+  }
+  if (o.externalKey !== undefined) {
+    if (typeof o.externalKey?.get !== 'function' || typeof o.externalKey?.set !== 'function') {
+      throw invalidOption('externalKey', 'must have get(ctx) and set(ctx, value) functions', o.externalKey)
+    }
+    transports.push(externalTransport(o.externalKey))
+  } else if (cookie !== false) {
+    transports.push(cookieTransport(key, cookie))
+  }
+  if (transports.length === 0) {
+    throw invalidOption(
+      'cookie',
+      'can be false only with `header` or `externalKey` set to carry the id',
+      false,
+    )
+  }
+
+  // Created last, so a configuration error above never leaves a Redis connection open.
+  const store = makeStore()
+  return Object.freeze({
+    key,
+    maxAge,
+    ttl,
+    autoCommit: o.autoCommit ?? DEFAULTS.saving.autoCommit,
+    rolling: o.rolling ?? DEFAULTS.lifetime.rolling,
+    renew: o.renew ?? DEFAULTS.lifetime.renew,
+    genid: o.genid,
+    prefix,
+    valid: o.valid,
+    beforeSave: o.beforeSave,
+    store: o.ContextStore ? undefined : store,
+    foreignStore: o.ContextStore
+      ? (ctx: Context) => new (o.ContextStore as NonNullable<SessionOptions['ContextStore']>)(ctx)
+      : store === undefined
+        ? () => o.store as KoaSessionStore
+        : undefined,
+    saveUninitialized: o.saveUninitialized ?? DEFAULTS.saving.saveUninitialized,
+    lazy: o.lazy ?? DEFAULTS.saving.lazy,
+    failOpen: o.failOpen ?? DEFAULTS.saving.failOpen,
+    absoluteTimeout,
+    userId: o.userId,
+    regenerateKeepsData: o.regenerateKeepsData ?? DEFAULTS.saving.regenerateKeepsData,
+    signed,
+    transports: Object.freeze(transports),
+    codec: createCodec(o.encryptionKeys),
+  })
+}
+
+/** Throws unless the app can sign: Koa's `app.keys` must hold at least one key. */
+export function assertKeys(app: Koa): void {
+  const keys = app.keys as unknown
+  if (!(Array.isArray(keys) ? keys.length > 0 : keys !== undefined && keys !== null)) {
+    throw invalidOption('app.keys', 'must be set (e.g. app.keys = [secret]) because `signed` is on', keys)
+  }
+}
+
+function resolveCookie(o: SessionOptions): CookieOptions | false {
+  if (o.cookie === false) return false
+  if (o.cookie !== undefined && (typeof o.cookie !== 'object' || o.cookie === null)) {
+    throw invalidOption('cookie', 'must be an object of cookie attributes or false', o.cookie)
+  }
+  const merged: Record<string, unknown> = { ...DEFAULTS.cookie }
+  for (const name of COOKIE_KEYS) {
+    const value = o.cookie?.[name] ?? o[name]
+    if (value !== undefined) merged[name] = value
+  }
+  for (const name of ['httpOnly', 'signed', 'overwrite', 'secure', 'partitioned'] as const) {
+    if (merged[name] !== undefined && typeof merged[name] !== 'boolean') {
+      throw invalidOption(`cookie.${name}`, 'must be a boolean', merged[name])
+    }
+  }
+  if (![true, false, 'lax', 'strict', 'none'].includes(merged.sameSite as string)) {
+    throw invalidOption('cookie.sameSite', "must be 'lax', 'strict', 'none' or a boolean", merged.sameSite)
+  }
+  if (merged.sameSite === 'none' && merged.secure === false) {
+    throw invalidOption(
+      'cookie.secure',
+      "cannot be false with sameSite 'none' (browsers drop such cookies)",
+      false,
+    )
+  }
+  return merged as CookieOptions
+}
+
+interface StoreChoice {
+  makeStore: () => SessionStore | undefined
+  storeTtl: number | undefined
+}
+
+function resolveStore(o: SessionOptions): StoreChoice {
+  const s = o.store
+  if (isSessionStore(s)) return { makeStore: () => s, storeTtl: (s as { ttl?: number }).ttl }
+  if (isKoaSessionStore(s) || o.ContextStore) return { makeStore: () => undefined, storeTtl: undefined }
+  if (s !== undefined && (typeof s !== 'object' || s === null)) {
+    throw invalidOption(
+      'store',
+      'must be RedisStore options, a RedisStore, a MemoryStore or a koa-session store',
+      s,
+    )
+  }
+  const options = s ?? {}
+  const ttl = options.ttl
+  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
+    throw invalidOption('store.ttl', 'must be a positive number of SECONDS', ttl)
+  }
+  return { makeStore: () => new RedisStore(options), storeTtl: ttl === undefined ? undefined : ttl * 1000 }
+}
+
+function isKoaSessionStore(s: unknown): s is KoaSessionStore {
+  const k = s as Partial<KoaSessionStore> | undefined
+  return typeof k?.get === 'function' && typeof k.set === 'function' && typeof k.destroy === 'function'
+}

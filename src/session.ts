@@ -1,0 +1,107 @@
+/** `ctx.session`: the app's data as own properties, and koa-session's methods on the prototype. */
+
+/**
+ * Your session data. Augment it to type `ctx.session`:
+ *
+ * @example
+ * declare module 'koa-session-redis3' {
+ *   interface SessionData { views: number }
+ * }
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: declared empty so apps can augment it.
+export interface SessionData {}
+
+/** What a Session needs from the request it belongs to. */
+export interface SessionOwner {
+  readonly isNew: boolean
+  readonly storeUnavailable: boolean
+  maxAge: number | 'session'
+  commit(force: boolean): Promise<void>
+  regenerate(): Promise<void>
+}
+
+type Callback = (err?: unknown) => void
+
+const owners = new WeakMap<Session, SessionOwner>()
+
+/**
+ * The session of the current request. Top-level keys starting with `_` are not saved (as in
+ * koa-session), and neither are values JSON cannot represent (functions, `undefined`).
+ *
+ * @example
+ * ctx.session.views = (ctx.session.views ?? 0) + 1
+ */
+export class Session {
+  [key: string]: unknown
+
+  constructor(owner: SessionOwner, data?: Record<string, unknown>) {
+    // A WeakMap rather than a field: the instance's own keys are the app's data, nothing else.
+    owners.set(this, owner)
+    if (data) Object.assign(this, data)
+  }
+
+  /** True when the session was created by this request (no id, an unknown id, or after `regenerate()`). */
+  get isNew(): boolean {
+    return owner(this).isNew
+  }
+
+  /** True when the store failed and `failOpen` served this empty session; nothing will be saved. */
+  get storeUnavailable(): boolean {
+    return owner(this).storeUnavailable
+  }
+
+  /** This session's idle timeout and cookie lifetime, ms or `'session'`; settable per session. */
+  get maxAge(): number | 'session' {
+    return owner(this).maxAge
+  }
+
+  set maxAge(value: number | 'session') {
+    owner(this).maxAge = value
+  }
+
+  /** Number of saved top-level keys. */
+  get length(): number {
+    return Object.keys(this.toJSON()).length
+  }
+
+  /** True when the session holds data. */
+  get populated(): boolean {
+    return this.length > 0
+  }
+
+  /** The data that is saved: own keys not starting with `_`. */
+  toJSON(): Record<string, unknown> {
+    const data: Record<string, unknown> = {}
+    for (const key of Object.keys(this)) if (key.charCodeAt(0) !== 95 /* _ */) data[key] = this[key]
+    return data
+  }
+
+  /** Saves now, even an empty session. Takes an optional Node-style callback (passport). */
+  save(callback?: Callback): Promise<void> {
+    return settle(owner(this).commit(true), callback)
+  }
+
+  /** Commits now (with `autoCommit: false`). */
+  manuallyCommit(): Promise<void> {
+    return owner(this).commit(false)
+  }
+
+  /**
+   * Gives the session a new id and kills the old one at once (call it at login). The data is
+   * kept unless `regenerateKeepsData: false`. Takes an optional Node-style callback (passport).
+   */
+  regenerate(callback?: Callback): Promise<void> {
+    return settle(owner(this).regenerate(), callback)
+  }
+}
+
+function owner(session: Session): SessionOwner {
+  return owners.get(session) as SessionOwner
+}
+
+function settle(promise: Promise<void>, callback: Callback | undefined): Promise<void> {
+  if (!callback) return promise
+  promise.then(() => callback(), callback)
+  // With a callback the caller handles errors there; do not also leave a rejected promise behind.
+  return promise.catch(() => undefined)
+}

@@ -1,0 +1,380 @@
+/** One request's session: loading, change tracking, and the commit that saves, touches or destroys. */
+import type { Context } from 'koa'
+import { debug } from './debug.js'
+import { invalidOption, SessionError } from './errors.js'
+import { hashId, idWithTag, isWellFormedId, randomId, slotTag } from './id.js'
+import type { Resolved } from './options.js'
+import { Session, type SessionOwner } from './session.js'
+import { foreignStore } from './store/foreign.js'
+import { isMeta, META, type SessionStore, type StoredFields } from './store/types.js'
+
+/** The store operations a request uses. */
+export type RequestStore = Pick<SessionStore, 'load' | 'write' | 'remove'>
+
+/** The state behind `ctx.session` for one request. */
+export class RequestSession implements SessionOwner {
+  /** The well-formed, correctly signed id the request carried, if any. */
+  incoming: string | undefined
+  /** True once a load was attempted (or is not needed). */
+  loaded = false
+  isNew = true
+  storeUnavailable = false
+
+  readonly #ctx: Context
+  readonly #o: Resolved
+  readonly #store: RequestStore
+  #id: string | undefined
+  /** undefined: not created yet; null: destroyed by `ctx.session = null`. */
+  #session: Session | null | undefined
+  /** The store holds `#id`. */
+  #stored = false
+  /** JSON of each field as the store last had it: the base of change detection. */
+  #baseline = new Map<string, string>()
+  #meta: StoredFields = {}
+  #maxAge: number | 'session' | undefined
+  #maxAgeChanged = false
+  /** An id to delete at commit (the session was replaced by `ctx.session = null`). */
+  #remove: string | undefined
+  #chain: Promise<void> = Promise.resolve()
+
+  constructor(ctx: Context, o: Resolved) {
+    this.#ctx = ctx
+    this.#o = o
+    this.#store = o.store ?? foreignStore((o.foreignStore as (ctx: Context) => never)(ctx), ctx, o)
+  }
+
+  /** Reads the id from the transports; malformed or forged ids are dropped before any store call. */
+  readId(): void {
+    const o = this.#o
+    for (const transport of o.transports) {
+      const value = transport.read(this.#ctx)
+      if (value === undefined) continue
+      if (isWellFormedId(value, o.prefix, o.genid !== undefined)) {
+        this.incoming = value
+        return
+      }
+      this.#emit('session:invalid', { reason: 'malformed id' })
+    }
+  }
+
+  /** Loads the incoming session (one store call that also slides its TTL). */
+  async load(): Promise<void> {
+    if (this.loaded) return
+    this.loaded = true
+    const id = this.incoming
+    if (id === undefined) return
+    const o = this.#o
+    let fields: Awaited<ReturnType<RequestStore['load']>>
+    try {
+      fields = await this.#store.load(id, { now: Date.now(), ttl: o.ttl, absoluteTimeout: o.absoluteTimeout })
+    } catch (err) {
+      if (!o.failOpen) throw err
+      debug('store failed on load, serving an unsaved session (failOpen): %s', (err as Error).message)
+      this.storeUnavailable = true
+      this.#session = new Session(this)
+      this.#emit('session:error', { error: err })
+      return
+    }
+    if (fields === 'expired') return this.#emit('session:expired', {})
+    if (fields === null) return this.#emit('session:missed', {})
+    const data = this.#decode(fields)
+    if (data === undefined) return this.#emit('session:invalid', { reason: 'corrupt data' })
+    if (o.valid && !o.valid(this.#ctx, data))
+      return this.#emit('session:invalid', { reason: 'valid() refused' })
+    this.#id = id
+    this.#stored = true
+    this.isNew = false
+    this.#session = new Session(this, data)
+  }
+
+  /** `ctx.session`. */
+  get(): Session | null {
+    if (this.#session !== undefined) return this.#session
+    if (!this.loaded && this.incoming !== undefined) {
+      throw new SessionError(
+        'NOT_LOADED',
+        'with `lazy: true`, call `await ctx.loadSession()` before reading ctx.session',
+      )
+    }
+    this.#session = new Session(this)
+    return this.#session
+  }
+
+  /** `ctx.session = value`: null destroys; an object replaces the data. */
+  set(value: unknown): void {
+    if (value === null) {
+      if (this.#stored) this.#remove = this.#id
+      this.#session = null
+      this.#stored = false
+      this.#id = undefined
+      this.#baseline.clear()
+      return
+    }
+    if (typeof value !== 'object' || value === undefined) {
+      throw new TypeError('koa-session-redis3: ctx.session can only be set to null or an object')
+    }
+    const session = this.get() ?? new Session(this)
+    for (const key of Object.keys(session)) delete session[key]
+    Object.assign(session, value)
+    if (this.#session === null) this.isNew = true
+    this.#session = session
+  }
+
+  /** `ctx.sessionId`: the id this response will carry (drawn now for a new session). */
+  get id(): string | undefined {
+    const session = this.get()
+    if (session === null || this.storeUnavailable) return undefined
+    this.#id ??= this.#draw(session.toJSON())
+    return this.#id
+  }
+
+  get maxAge(): number | 'session' {
+    return this.#maxAge ?? parseMaxAge(this.#meta[META.maxAge]) ?? this.#o.maxAge
+  }
+
+  set maxAge(value: number | 'session') {
+    if (value !== 'session' && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
+      throw invalidOption(
+        'ctx.session.maxAge',
+        "must be a positive number of milliseconds or 'session'",
+        value,
+      )
+    }
+    this.#maxAge = value
+    this.#maxAgeChanged = true
+  }
+
+  /** Saves what changed; one commit at a time, in call order. */
+  commit(force: boolean): Promise<void> {
+    const run = this.#chain.then(() => this.#commit(force))
+    this.#chain = run.catch(() => undefined)
+    return run
+  }
+
+  /** A new id; the old one is deleted from the store at once, so no later request can use it. */
+  regenerate(): Promise<void> {
+    const run = this.#chain.then(async () => {
+      if (this.#remove !== undefined) await this.#removeNow()
+      if (this.#stored) await this.#store.remove(this.#id as string)
+      const session = this.get() ?? new Session(this)
+      if (!this.#o.regenerateKeepsData) for (const key of Object.keys(session)) delete session[key]
+      this.#session = session
+      this.#stored = false
+      this.#id = undefined
+      this.#baseline.clear()
+      this.isNew = true
+    })
+    this.#chain = run.catch(() => undefined)
+    return run
+  }
+
+  async #commit(force: boolean): Promise<void> {
+    const ctx = this.#ctx
+    const o = this.#o
+    if (this.#remove !== undefined) await this.#removeNow()
+    const session = this.#session
+    if (session === undefined || this.storeUnavailable) return
+    if (session === null) {
+      for (const t of o.transports) t.clear(ctx)
+      return
+    }
+    let data = session.toJSON()
+    const user = this.#user(data)
+    if (this.#stored && user !== undefined && user !== this.#meta[META.user]) {
+      // The session changes hands (a login): new id, drawn in the user's slot, and the old one dies.
+      await this.#store.remove(this.#id as string)
+      this.#stored = false
+      this.#id = undefined
+      this.#baseline.clear()
+      this.isNew = true
+    }
+    const now = Date.now()
+    if (!this.#stored) {
+      if (!force && !o.saveUninitialized && Object.keys(data).length === 0) {
+        // A guest: hand out an id, store nothing until there is something to keep.
+        if (this.isNew) this.#send(this.id as string)
+        return
+      }
+      if (o.beforeSave) {
+        o.beforeSave(ctx, session)
+        data = session.toJSON()
+      }
+      await this.#create(data, now)
+      return
+    }
+    const renew = o.renew && this.#renewDue(now)
+    let changes = this.#diff(data)
+    if (changes.size > 0 || changes.deleted.length > 0 || force || renew || this.#maxAgeChanged) {
+      if (o.beforeSave) {
+        o.beforeSave(ctx, session)
+        changes = this.#diff(session.toJSON())
+      }
+      const set = this.#encode(changes)
+      if (this.#maxAgeChanged) set[META.maxAge] = String(this.maxAge)
+      if (user === undefined && this.#meta[META.user] !== undefined) changes.deleted.push(META.user)
+      if (renew || (o.renew && this.#maxAgeChanged))
+        set[META.cookieExpires] = String(now + this.#cookieLife())
+      const written = await this.#store.write(this.#id as string, {
+        mode: 'update',
+        set,
+        del: changes.deleted,
+        now,
+        ttl: this.#ttl(),
+        absoluteTimeout: o.absoluteTimeout,
+      })
+      if (!written) {
+        // Destroyed, regenerated or expired meanwhile: it stays dead, and the client keeps whatever
+        // newer id another response gave it.
+        debug('write refused: the session no longer exists')
+        this.#stored = false
+        return
+      }
+      this.#remember(changes, set)
+    }
+    if (o.rolling || renew || this.#maxAgeChanged) this.#send(this.#id as string)
+    this.#maxAgeChanged = false
+  }
+
+  async #create(data: Record<string, unknown>, now: number): Promise<void> {
+    const o = this.#o
+    const changes = this.#diff(data)
+    const set = this.#encode(changes)
+    const user = this.#user(data)
+    if (user !== undefined) {
+      set[META.user] = user
+      const agent = this.#ctx.get('user-agent')
+      if (agent) set[META.userAgent] = agent.slice(0, 256)
+    }
+    // Carried over by regenerate(): the absolute lifetime counts from the first creation.
+    if (this.#meta[META.createdAt] !== undefined) set[META.createdAt] = this.#meta[META.createdAt]
+    if (this.#maxAge !== undefined) set[META.maxAge] = String(this.#maxAge)
+    if (o.renew) set[META.cookieExpires] = String(now + this.#cookieLife())
+    const write = {
+      mode: 'create' as const,
+      set,
+      del: [],
+      now,
+      ttl: this.#ttl(),
+      absoluteTimeout: o.absoluteTimeout,
+    }
+    this.#id ??= this.#draw(data)
+    if (!(await this.#store.write(this.#id, write))) {
+      // The id exists already: a custom `genid` repeating itself, or a 2^-256 event. Draw again once.
+      this.#id = this.#draw(data)
+      if (!(await this.#store.write(this.#id, write))) {
+        throw new SessionError('STORE_UNAVAILABLE', 'could not create a session: the new id exists already')
+      }
+    }
+    this.#stored = true
+    this.#meta = { ...set, [META.createdAt]: set[META.createdAt] ?? String(now) }
+    this.#remember(changes, set)
+    this.#maxAgeChanged = false
+    this.#send(this.#id)
+  }
+
+  async #removeNow(): Promise<void> {
+    const id = this.#remove as string
+    this.#remove = undefined
+    await this.#store.remove(id)
+  }
+
+  #decode(fields: StoredFields): Record<string, unknown> | undefined {
+    const data: Record<string, unknown> = {}
+    const baseline = new Map<string, string>()
+    const meta: StoredFields = {}
+    try {
+      for (const field in fields) {
+        const value = fields[field] as string
+        if (isMeta(field)) {
+          meta[field] = value
+          continue
+        }
+        const opened = this.#o.codec.decode(field, value)
+        if (opened === undefined) return undefined
+        data[field] = JSON.parse(opened.json)
+        // Opened with an older key: a baseline that never matches gets it rewritten with the newest.
+        baseline.set(field, opened.stale ? '' : opened.json)
+      }
+    } catch {
+      return undefined
+    }
+    this.#baseline = baseline
+    this.#meta = meta
+    return data
+  }
+
+  #diff(data: Record<string, unknown>): Map<string, string> & { deleted: string[] } {
+    const changed = new Map<string, string>() as Map<string, string> & { deleted: string[] }
+    changed.deleted = []
+    for (const key in data) {
+      const json = JSON.stringify(data[key])
+      if (json !== undefined && this.#baseline.get(key) !== json) changed.set(key, json)
+      if (json === undefined && this.#baseline.has(key)) changed.deleted.push(key)
+    }
+    for (const key of this.#baseline.keys()) if (!(key in data)) changed.deleted.push(key)
+    return changed
+  }
+
+  #encode(changes: Map<string, string>): StoredFields {
+    const set: StoredFields = {}
+    for (const [key, json] of changes) set[key] = this.#o.codec.encode(key, json)
+    return set
+  }
+
+  #remember(changes: Map<string, string> & { deleted: string[] }, set: StoredFields): void {
+    for (const [key, json] of changes) this.#baseline.set(key, json)
+    for (const key of changes.deleted) {
+      this.#baseline.delete(key)
+      if (isMeta(key)) delete this.#meta[key]
+    }
+    for (const key in set) if (isMeta(key)) this.#meta[key] = set[key] as string
+  }
+
+  /** Hash of the owner's user id, or undefined; sessions of one user share its slot tag. */
+  #user(data: Record<string, unknown>): string | undefined {
+    if (!this.#o.userId) return undefined
+    const user = this.#o.userId(data)
+    return user === undefined || user === null || user === '' ? undefined : hashId(String(user))
+  }
+
+  #draw(data: Record<string, unknown>): string {
+    const { genid, prefix } = this.#o
+    const ctx = this.#ctx
+    const draw = genid ? () => prefix + genid(ctx) : () => prefix + randomId()
+    const user = this.#user(data)
+    const id = idWithTag(draw, user === undefined ? undefined : slotTag(user))
+    if (!isWellFormedId(id, prefix, genid !== undefined)) {
+      throw invalidOption('genid', 'must return 16 to 256 characters of A-Z a-z 0-9 _ . : ~ -', id)
+    }
+    return id
+  }
+
+  #ttl(): number {
+    const maxAge = this.maxAge
+    return this.#maxAge !== undefined && maxAge !== 'session' ? maxAge : this.#o.ttl
+  }
+
+  #cookieLife(): number {
+    const maxAge = this.maxAge
+    return maxAge === 'session' ? this.#o.ttl : maxAge
+  }
+
+  #renewDue(now: number): boolean {
+    const expires = Number(this.#meta[META.cookieExpires])
+    return !Number.isFinite(expires) || expires - now < this.#cookieLife() / 2
+  }
+
+  #send(id: string): void {
+    for (const t of this.#o.transports) t.write(this.#ctx, id, this.maxAge)
+  }
+
+  #emit(event: string, detail: object): void {
+    debug('%s %o', event, detail)
+    this.#ctx.app.emit(event, { ctx: this.#ctx, ...detail })
+  }
+}
+
+function parseMaxAge(value: string | undefined): number | 'session' | undefined {
+  if (value === undefined) return undefined
+  return value === 'session' ? 'session' : Number(value)
+}

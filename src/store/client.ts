@@ -1,0 +1,153 @@
+/** One small interface in front of ioredis, iovalkey and node-redis (clients and clusters). */
+import { SessionError } from '../errors.js'
+import type { Script } from './scripts.js'
+
+/**
+ * Any of the Redis clients RedisStore accepts: an ioredis or iovalkey `Redis` or `Cluster`
+ * (Sentinel included), or a node-redis v4+ client or cluster. Only the methods used are typed.
+ */
+export type RedisClient = IoredisLike | NodeRedisLike
+
+/** The part of the ioredis / iovalkey API we use. */
+export interface IoredisLike {
+  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
+  eval(source: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
+  scan(
+    cursor: string,
+    match: 'MATCH',
+    pattern: string,
+    count: 'COUNT',
+    n: number,
+  ): Promise<[string, string[]]>
+  unlink(...keys: string[]): Promise<number>
+  quit(): Promise<unknown>
+  /** Present on a Cluster: the master nodes, each a client of its own. */
+  nodes?: (role?: 'master' | 'slave' | 'all') => IoredisLike[]
+}
+
+/** The part of the node-redis v4+ API we use. */
+export interface NodeRedisLike {
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
+  eval(source: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
+  close?: () => Promise<unknown>
+  quit?: () => Promise<unknown>
+  scan?: (cursor: string | number, options: { MATCH: string; COUNT: number }) => Promise<unknown>
+  unlink?: (key: string) => Promise<number>
+  /** Present on a node-redis cluster. */
+  masters?: unknown[]
+  nodeClient?: (node: unknown) => NodeRedisLike | Promise<NodeRedisLike>
+}
+
+/** What RedisStore needs from a client, with the differences between clients hidden. */
+export interface Connection {
+  /** EVALSHA, falling back to EVAL once when the server does not know the script yet. */
+  run(script: Script, keys: string[], args: (string | number)[]): Promise<unknown>
+  /** SCAN every master for keys matching the pattern (Cluster-wide for bulk operations). */
+  scan(pattern: string): Promise<string[]>
+  /** Deletes keys one by one, so no call spans slots. */
+  unlink(keys: string[]): Promise<void>
+  quit(): Promise<void>
+}
+
+/** Wraps a client; `timeout` bounds every call (ms), whatever the client's own retry policy. */
+export function connect(client: RedisClient, timeout: number): Connection {
+  const node = isNodeRedis(client)
+  const evalsha = node
+    ? (s: Script, keys: string[], args: string[]) => client.evalSha(s.sha, { keys, arguments: args })
+    : (s: Script, keys: string[], args: string[]) => client.evalsha(s.sha, keys.length, ...keys, ...args)
+  const evalSource = node
+    ? (s: Script, keys: string[], args: string[]) => client.eval(s.source, { keys, arguments: args })
+    : (s: Script, keys: string[], args: string[]) => client.eval(s.source, keys.length, ...keys, ...args)
+
+  return {
+    async run(script, keys, args) {
+      const strings = args.map(String)
+      return bounded(
+        evalsha(script, keys, strings).catch((err: unknown) => {
+          if (err instanceof Error && err.message.startsWith('NOSCRIPT'))
+            return evalSource(script, keys, strings)
+          throw err
+        }),
+        timeout,
+        script.name,
+      )
+    },
+    async scan(pattern) {
+      const found: string[] = []
+      for (const one of await masters(client)) found.push(...(await scanOne(one, pattern, timeout)))
+      return found
+    },
+    async unlink(keys) {
+      for (const key of keys) {
+        await bounded(
+          node ? (client.unlink?.(key) ?? Promise.resolve(0)) : client.unlink(key),
+          timeout,
+          'unlink',
+        )
+      }
+    },
+    async quit() {
+      if (node) await (client.close ?? client.quit)?.call(client)
+      else await client.quit()
+    },
+  }
+}
+
+function isNodeRedis(client: RedisClient): client is NodeRedisLike {
+  return typeof (client as NodeRedisLike).evalSha === 'function'
+}
+
+async function masters(client: RedisClient): Promise<RedisClient[]> {
+  if (isNodeRedis(client)) {
+    if (!client.masters || !client.nodeClient) return [client]
+    return Promise.all(client.masters.map((m) => (client.nodeClient as (n: unknown) => NodeRedisLike)(m)))
+  }
+  return typeof client.nodes === 'function' ? client.nodes('master') : [client]
+}
+
+async function scanOne(client: RedisClient, pattern: string, timeout: number): Promise<string[]> {
+  const found: string[] = []
+  let cursor = '0'
+  do {
+    if (isNodeRedis(client)) {
+      const reply = (await bounded(
+        (client.scan as NonNullable<NodeRedisLike['scan']>)(cursor, { MATCH: pattern, COUNT: 1000 }),
+        timeout,
+        'scan',
+      )) as { cursor: string | number; keys: string[] }
+      cursor = String(reply.cursor)
+      found.push(...reply.keys)
+    } else {
+      const [next, keys] = await bounded(
+        client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+        timeout,
+        'scan',
+      )
+      cursor = next
+      found.push(...keys)
+    }
+  } while (cursor !== '0')
+  return found
+}
+
+/**
+ * Rejects with `STORE_TIMEOUT` after `ms`, and wraps any client error in `STORE_UNAVAILABLE`.
+ * Clients retry and queue on their own for seconds; a request must not wait for that.
+ */
+export function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new SessionError('STORE_TIMEOUT', `Redis did not answer ${what} within ${ms} ms`)),
+      ms,
+    )
+  })
+  return Promise.race([
+    promise.catch((err: unknown) => {
+      throw new SessionError('STORE_UNAVAILABLE', `Redis failed on ${what}: ${(err as Error)?.message}`, {
+        cause: err,
+      })
+    }),
+    timeout,
+  ]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,28 @@
+/** koa-session's whole-session `get`/`set` on top of our field-wise contract, shared by both stores. */
+import { isMeta, type SessionStore, type StoredFields } from './types.js'
+
+/** koa-session's `store.get`: the whole session as one object, or null. */
+export async function getWhole(
+  store: SessionStore,
+  key: string,
+  ttl: number,
+): Promise<Record<string, unknown> | null> {
+  const fields = await store.load(key, { now: Date.now(), ttl, absoluteTimeout: 0 })
+  if (fields === null || fields === 'expired') return null
+  const sess: Record<string, unknown> = {}
+  for (const f in fields) if (!isMeta(f)) sess[f] = JSON.parse(fields[f] as string)
+  return sess
+}
+
+/** koa-session's `store.set`: replaces the whole session (koa-session does not say which keys changed). */
+export async function setWhole(
+  store: SessionStore,
+  key: string,
+  sess: Record<string, unknown>,
+  ttl: number,
+): Promise<void> {
+  const set: StoredFields = {}
+  for (const f in sess) if (!isMeta(f) && sess[f] !== undefined) set[f] = JSON.stringify(sess[f])
+  const o = { now: Date.now(), ttl, absoluteTimeout: 0, set, del: [] }
+  if (!(await store.write(key, { ...o, mode: 'replace' }))) await store.write(key, { ...o, mode: 'create' })
+}

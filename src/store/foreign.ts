@@ -1,0 +1,41 @@
+/** Adapts any koa-session store (and `ContextStore`) to what a request needs: whole-session get/set/destroy. */
+import type { Context } from 'koa'
+import type { Resolved } from '../options.js'
+import type { RequestStore } from '../state.js'
+import { isMeta, type KoaSessionStore, type StoredFields } from './types.js'
+
+/**
+ * koa-session stores hold the whole session as one object with koa-session's `_expire` and
+ * `_maxAge`, so data written here stays readable by koa-session. They cannot make writes
+ * conditional: the merge and no-resurrection guarantees need RedisStore or MemoryStore.
+ */
+export function foreignStore(store: KoaSessionStore, ctx: Context, o: Resolved): RequestStore {
+  let current: StoredFields = {}
+  const options = { rolling: o.rolling, ctx }
+  return {
+    async load(id) {
+      const sess = (await store.get(id, o.maxAge, options)) as Record<string, unknown> | null | undefined
+      if (sess === null || sess === undefined || typeof sess !== 'object') return null
+      if (typeof sess._expire === 'number' && sess._expire < Date.now()) return 'expired'
+      current = {}
+      for (const key in sess) if (!key.startsWith('_')) current[key] = JSON.stringify(sess[key])
+      return { ...current }
+    },
+    async write(id, w) {
+      if (w.mode === 'create') current = {}
+      for (const key in w.set) if (!isMeta(key)) current[key] = w.set[key] as string
+      for (const key of w.del) delete current[key]
+      const sess: Record<string, unknown> = {}
+      for (const key in current) sess[key] = JSON.parse(current[key] as string)
+      if (typeof o.maxAge === 'number') {
+        sess._expire = w.now + o.maxAge
+        sess._maxAge = o.maxAge
+      }
+      await store.set(id, sess, o.maxAge, { ...options, changed: true })
+      return true
+    },
+    async remove(id) {
+      await store.destroy(id, { ctx })
+    },
+  }
+}

@@ -1,0 +1,26 @@
+/** The cookie carrier, on Koa's own `ctx.cookies` (Keygrip signatures with `app.keys`, so keys rotate). */
+import type { Context } from 'koa'
+import type { CookieOptions } from '../options.js'
+import type { Transport } from './types.js'
+
+/** Carries the id in cookie `key` with the given attributes. */
+export function cookieTransport(key: string, options: CookieOptions): Transport {
+  const base = Object.freeze({ ...options })
+  const readOptions = { signed: base.signed !== false }
+  return {
+    read(ctx) {
+      return ctx.cookies.get(key, readOptions) || undefined
+    },
+    write(ctx, id, maxAge) {
+      ctx.cookies.set(key, id, attributes(ctx, base, maxAge === 'session' ? {} : { maxAge }))
+    },
+    clear(ctx) {
+      ctx.cookies.set(key, '', attributes(ctx, base, { expires: new Date(0), maxAge: 0 }))
+    },
+  }
+}
+
+function attributes(ctx: Context, base: CookieOptions, extra: object) {
+  // `secure` left undefined follows the request: https, or a trusted proxy's X-Forwarded-Proto.
+  return { ...base, secure: base.secure ?? ctx.secure, ...extra }
+}

@@ -1,0 +1,12 @@
+/** The carrier of a session id: a cookie, a header, or the app's own `externalKey`. */
+import type { Context } from 'koa'
+
+/** A small strategy object per carrier; the middleware never touches cookies or headers itself. */
+export interface Transport {
+  /** The id the request carries, signature checked; `undefined` when absent or forged. */
+  read(ctx: Context): string | undefined
+  /** Sends `id` back; `maxAge` in ms, or `'session'` for a browser-session cookie. */
+  write(ctx: Context, id: string, maxAge: number | 'session'): void
+  /** Tells the client to forget the id. */
+  clear(ctx: Context): void
+}
