@@ -69,10 +69,13 @@ export class Session {
     return this.length > 0
   }
 
-  /** The data that is saved: own keys not starting with `_`. */
+  /** The data that is saved: own keys not starting with `_`, whose values JSON can hold. */
   toJSON(): Record<string, unknown> {
     const data: Record<string, unknown> = {}
-    for (const key of Object.keys(this)) if (key.charCodeAt(0) !== 95 /* _ */) data[key] = this[key]
+    for (const key of Object.keys(this)) {
+      const value = this[key]
+      if (key.charCodeAt(0) !== 95 /* _ */ && value !== undefined && typeof value !== 'function') data[key] = value
+    }
     return data
   }
 
