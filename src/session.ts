@@ -74,7 +74,8 @@ export class Session {
     const data: Record<string, unknown> = {}
     for (const key of Object.keys(this)) {
       const value = this[key]
-      if (key.charCodeAt(0) !== 95 /* _ */ && value !== undefined && typeof value !== 'function') data[key] = value
+      if (key.charCodeAt(0) !== 95 /* _ */ && value !== undefined && typeof value !== 'function')
+        data[key] = value
     }
     return data
   }

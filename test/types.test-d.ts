@@ -1,0 +1,62 @@
+// Type tests of the public API and of the `ctx.session` augmentation.
+import Koa from 'koa'
+import { describe, expectTypeOf, it } from 'vitest'
+import session, {
+  type KoaSessionStore,
+  MemoryStore,
+  session as named,
+  RedisStore,
+  type SessionError,
+  type SessionErrorCode,
+  type SessionInfo,
+  type SessionOptions,
+} from '../src/index.js'
+
+declare module '../src/index.js' {
+  interface SessionData {
+    views: number
+    profile: { id: string }
+  }
+}
+
+describe('types', () => {
+  it('types: default and named exports are the same factory returning Koa middleware', () => {
+    expectTypeOf(session).toEqualTypeOf(named)
+    expectTypeOf(session({ store: new MemoryStore() })).toEqualTypeOf<Koa.Middleware>()
+    expectTypeOf(session).toBeCallableWith(new Koa(), { maxAge: 'session' as const })
+  })
+
+  it('types: ctx.session is typed by the SessionData augmentation', () => {
+    const app = new Koa()
+    app.use(async (ctx) => {
+      expectTypeOf(ctx.session?.views).toEqualTypeOf<number | undefined>()
+      expectTypeOf(ctx.session?.profile).toEqualTypeOf<{ id: string } | undefined>()
+      expectTypeOf(ctx.session?.isNew).toEqualTypeOf<boolean | undefined>()
+      expectTypeOf(ctx.sessionId).toEqualTypeOf<string | undefined>()
+      if (ctx.session) {
+        ctx.session.views = 1
+        // @ts-expect-error views is a number
+        ctx.session.views = 'one'
+        expectTypeOf(ctx.session.save).returns.toEqualTypeOf<Promise<void>>()
+        expectTypeOf(ctx.session.regenerate)
+          .parameter(0)
+          .toEqualTypeOf<((err?: unknown) => void) | undefined>()
+      }
+      ctx.session = null
+      await ctx.loadSession()
+    })
+  })
+
+  it('types: stores and options', () => {
+    expectTypeOf<RedisStore>().toExtend<KoaSessionStore>()
+    expectTypeOf<MemoryStore>().toExtend<KoaSessionStore>()
+    expectTypeOf(new RedisStore({ keySchema: 'a:' }).listSessions).returns.resolves.toEqualTypeOf<
+      SessionInfo[]
+    >()
+    expectTypeOf<SessionError['code']>().toEqualTypeOf<SessionErrorCode>()
+    expectTypeOf<SessionOptions['maxAge']>().toEqualTypeOf<number | 'session' | undefined>()
+    // @ts-expect-error sameSite has a closed set of values
+    const bad: SessionOptions = { sameSite: 'loose' }
+    void bad
+  })
+})
