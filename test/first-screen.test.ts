@@ -1,6 +1,6 @@
 // The README's first example, run as written (only the ports change) in a child process, against the built package.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -25,7 +25,8 @@ beforeAll(async () => {
     .replace('port: 6379', `port: ${redis.port}`)
     .replace('listen(3000)', `listen(${port})`)
   // Inside the package folder, so `import 'koa-session-redis3'` resolves to this package (self-reference).
-  const file = join(root, 'dist', '.first-screen.mjs')
+  mkdirSync(join(root, 'test-results'), { recursive: true })
+  const file = join(root, 'test-results', 'first-screen.mjs')
   writeFileSync(file, code)
   child = spawn(process.execPath, [file], { stdio: ['ignore', 'inherit', 'inherit'] })
   base = `http://127.0.0.1:${port}`
