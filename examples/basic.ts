@@ -1,0 +1,24 @@
+// The README's first screen in TypeScript, with typed session data. Run: npx tsx examples/basic.ts
+import Koa from 'koa'
+import session from '../src/index.js'
+
+declare module '../src/index.js' {
+  interface SessionData {
+    views: number
+  }
+}
+
+const app = new Koa()
+app.keys = [process.env.SESSION_KEY ?? 'some secret hurr']
+app.use(
+  session(
+    { store: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', ttl: 3600, keySchema: 'example:' } },
+    app,
+  ),
+)
+app.use(async (ctx) => {
+  if (!ctx.session) return
+  ctx.session.views = (ctx.session.views ?? 0) + 1
+  ctx.body = `${ctx.session.views} views`
+})
+app.listen(Number(process.env.PORT ?? 3000))
