@@ -21,6 +21,9 @@ export interface IoredisLike {
   ): Promise<[string, string[]]>
   unlink(...keys: string[]): Promise<number>
   quit(): Promise<unknown>
+  ping(): Promise<unknown>
+  /** `'ready'` once connected (for a Cluster: once it has read the slot map). */
+  status?: string
   /** Present on a Cluster: the master nodes, each a client of its own. */
   nodes?: (role?: 'master' | 'slave' | 'all') => IoredisLike[]
 }
@@ -31,11 +34,14 @@ export interface NodeRedisLike {
   eval(source: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
   close?: () => Promise<unknown>
   quit?: () => Promise<unknown>
-  scan?: (cursor: string | number, options: { MATCH: string; COUNT: number }) => Promise<unknown>
+  /** node-redis v5 types the cursor as a string; v4 stringifies whatever it is given, so a string suits both. */
+  scan?: (cursor: string, options: { MATCH: string; COUNT: number }) => Promise<unknown>
   unlink?: (key: string) => Promise<number>
   /** Present on a node-redis cluster. */
   masters?: unknown[]
-  nodeClient?: (node: unknown) => NodeRedisLike | Promise<NodeRedisLike>
+  // Method syntax on purpose: node-redis types `node` as its own ShardNode, which only a bivariant
+  // parameter accepts; we only ever pass back an element of `masters`.
+  nodeClient?(node: unknown): NodeRedisLike | Promise<NodeRedisLike>
 }
 
 /** What RedisStore needs from a client, with the differences between clients hidden. */
@@ -74,7 +80,7 @@ export function connect(client: RedisClient, timeout: number): Connection {
     },
     async scan(pattern) {
       const found: string[] = []
-      for (const one of await masters(client)) found.push(...(await scanOne(one, pattern, timeout)))
+      for (const one of await masters(client, timeout)) found.push(...(await scanOne(one, pattern, timeout)))
       return found
     },
     async unlink(keys) {
@@ -97,12 +103,18 @@ function isNodeRedis(client: RedisClient): client is NodeRedisLike {
   return typeof (client as NodeRedisLike).evalSha === 'function'
 }
 
-async function masters(client: RedisClient): Promise<RedisClient[]> {
+async function masters(client: RedisClient, timeout: number): Promise<RedisClient[]> {
   if (isNodeRedis(client)) {
     if (!client.masters || !client.nodeClient) return [client]
-    return Promise.all(client.masters.map((m) => (client.nodeClient as (n: unknown) => NodeRedisLike)(m)))
+    const cluster = client as Required<Pick<NodeRedisLike, 'masters' | 'nodeClient'>>
+    return Promise.all(cluster.masters.map((m) => cluster.nodeClient(m)))
   }
-  return typeof client.nodes === 'function' ? client.nodes('master') : [client]
+  if (typeof client.nodes !== 'function') return [client]
+  // An ioredis Cluster knows its masters only once it has read the slot map: before that `nodes` is
+  // empty (or holds the startup nodes, replicas included), and a count would silently read 0. A
+  // command waits for the slot map, and connects a `lazyConnect` client too.
+  if (client.status !== 'ready') await bounded(client.ping(), timeout, 'cluster connect')
+  return client.nodes('master')
 }
 
 async function scanOne(client: RedisClient, pattern: string, timeout: number): Promise<string[]> {

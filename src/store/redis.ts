@@ -63,6 +63,7 @@ export class RedisStore implements SessionStore {
   readonly hashIds: boolean
   readonly #connection: Connection
   readonly #owned: Redis | undefined
+  #closing: Promise<void> | undefined
 
   constructor(options: RedisStoreOptions = {}) {
     const o = validate(options)
@@ -157,7 +158,9 @@ export class RedisStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    if (this.#owned) await this.#connection.quit()
+    // Once only: shutdown hooks may call it twice, and ioredis rejects a QUIT on a closed connection.
+    if (this.#owned) this.#closing ??= this.#connection.quit()
+    await this.#closing
   }
 
   // koa-session's contract, so this store also plugs into koa-session 7. The whole session is one
@@ -213,6 +216,10 @@ function validate(o: RedisStoreOptions): RedisStoreOptions {
   if (o.client !== undefined && (typeof o.client !== 'object' || o.client === null)) {
     throw invalidOption('store.client', 'must be an ioredis, iovalkey or node-redis client', o.client)
   }
+  // The scripts build index keys from `keySchema`; a client-side prefix would split them from the sessions.
+  const prefix = (o.client as { options?: { keyPrefix?: string } } | undefined)?.options?.keyPrefix
+  if (prefix)
+    throw invalidOption('store.client', 'must not use ioredis `keyPrefix` (use `keySchema`)', prefix)
   return o
 }
 

@@ -1,0 +1,414 @@
+// The store suite (store-suite.ts) against MemoryStore and RedisStore on every client and topology we support.
+import { Cluster, Redis } from 'ioredis'
+import { Redis as Valkey } from 'iovalkey'
+import { createClient, createCluster } from 'redis'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { idWithTag, randomId } from '../src/id.js'
+import type { RedisClient } from '../src/store/client.js'
+import { MemoryStore } from '../src/store/memory.js'
+import { RedisStore } from '../src/store/redis.js'
+import {
+  type RedisCluster,
+  type RedisSentinelSet,
+  type RedisServer,
+  sendCommand,
+  startCluster,
+  startRedis,
+  startSentinel,
+} from './redis-servers.js'
+import { storeSuite } from './store-suite.js'
+
+type Raw = (args: string[]) => Promise<unknown>
+
+const port = inject('redisPort')
+const url = inject('redisUrl')
+// Key schemas of this file only: other files share the standalone server, and `clear()` is under test.
+const schema = (label: string): string => `st${process.pid}:${label}:`
+
+/** Deletes the keys of `keySchema` through `raw`, without relying on the store under test. */
+async function dropKeys(raw: Raw, keySchema: string): Promise<void> {
+  for (const key of (await raw(['KEYS', `${keySchema}*`])) as string[]) await raw(['UNLINK', key])
+}
+
+/** Raw commands on the shared standalone server, over the harness's own connection. */
+const standaloneRaw: Raw = (args) => sendCommand(port, args)
+
+/** Raw commands on a Cluster: `KEYS` asks every master, anything else goes to the node of its first key. */
+function clusterRaw(cluster: Cluster): Raw {
+  return async ([command, ...args]) => {
+    if (command === 'KEYS') {
+      const replies = await Promise.all(cluster.nodes('master').map((n) => n.call('KEYS', ...args)))
+      return (replies as string[][]).flat()
+    }
+    return cluster.call(command as string, ...args)
+  }
+}
+
+async function ready(client: Redis | Cluster): Promise<void> {
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve))
+}
+
+function ignoreErrors(client: { on(event: 'error', listener: (err: Error) => void): unknown }): void {
+  client.on('error', () => {})
+}
+
+/** A passed-in client must survive `store.close()`: the app owns it. */
+async function expectClientOutlivesStore(client: RedisClient, ping: () => Promise<unknown>): Promise<void> {
+  const store = new RedisStore({ client, keySchema: schema('closing') })
+  expect(await store.load(randomId(), { now: Date.now(), ttl: 1000, absoluteTimeout: 0 })).toBeNull()
+  await store.close()
+  expect(await ping()).toBe('PONG')
+}
+
+/** A store must re-send a script the server forgot (restart, failover, SCRIPT FLUSH): EVALSHA's NOSCRIPT. */
+async function expectScriptsResent(store: RedisStore, flush: () => Promise<unknown>): Promise<void> {
+  const o = { now: Date.now(), ttl: 10_000, absoluteTimeout: 0, del: [] }
+  const id = randomId()
+  expect(await store.write(id, { ...o, mode: 'create', set: { a: '1' } })).toBe(true)
+  await flush()
+  expect(await store.load(id, o)).toMatchObject({ a: '1' })
+  await flush()
+  expect(await store.write(id, { ...o, mode: 'update', set: { b: '2' } })).toBe(true)
+  await flush()
+  await store.remove(id)
+  expect(await store.load(id, o)).toBeNull()
+}
+
+// --- in process ------------------------------------------------------------------------------------------
+
+storeSuite('MemoryStore', async () => {
+  const store = new MemoryStore()
+  return { store, cleanup: () => store.close() }
+})
+
+// --- standalone ------------------------------------------------------------------------------------------
+
+storeSuite('RedisStore (ioredis, standalone)', async () => {
+  const client = new Redis({ port })
+  const keySchema = schema('ioredis')
+  const store = new RedisStore({ client, keySchema })
+  const raw: Raw = (args) => client.call(args[0] as string, ...args.slice(1))
+  return {
+    store,
+    raw,
+    cleanup: async () => {
+      await dropKeys(raw, keySchema)
+      await store.close()
+      await client.quit()
+    },
+  }
+})
+
+storeSuite('RedisStore (node-redis v5, standalone)', async () => {
+  const client = createClient({ url })
+  ignoreErrors(client)
+  await client.connect()
+  const keySchema = schema('node-redis')
+  const store = new RedisStore({ client, keySchema })
+  const raw: Raw = (args) => client.sendCommand(args)
+  return {
+    store,
+    raw,
+    cleanup: async () => {
+      await dropKeys(raw, keySchema)
+      await store.close()
+      client.destroy()
+    },
+  }
+})
+
+storeSuite('RedisStore (iovalkey, standalone)', async () => {
+  const client = new Valkey({ port })
+  const keySchema = schema('iovalkey')
+  const store = new RedisStore({ client, keySchema })
+  const raw: Raw = (args) => client.call(args[0] as string, ...args.slice(1))
+  return {
+    store,
+    raw,
+    cleanup: async () => {
+      await dropKeys(raw, keySchema)
+      await store.close()
+      await client.quit()
+    },
+  }
+})
+
+storeSuite('RedisStore (own client from { host, port })', async () => {
+  const keySchema = schema('owned')
+  const store = new RedisStore({ host: '127.0.0.1', port, keySchema })
+  return {
+    store,
+    raw: standaloneRaw,
+    cleanup: async () => {
+      await dropKeys(standaloneRaw, keySchema)
+      await store.close()
+    },
+  }
+})
+
+describe('RedisStore (standalone): NOSCRIPT', () => {
+  // A server of its own: flushing the scripts of the shared one would disturb the other test files.
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startRedis()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+  const flush = () => sendCommand(server.port, ['SCRIPT', 'FLUSH'])
+
+  it('RedisStore.load: ioredis re-sends a script the server forgot', async () => {
+    const client = new Redis({ port: server.port })
+    await expectScriptsResent(new RedisStore({ client }), flush)
+    await client.quit()
+  })
+
+  it('RedisStore.load: iovalkey re-sends a script the server forgot', async () => {
+    const client = new Valkey({ port: server.port })
+    await expectScriptsResent(new RedisStore({ client }), flush)
+    await client.quit()
+  })
+
+  it('RedisStore.load: node-redis re-sends a script the server forgot', async () => {
+    const client = createClient({ url: server.url })
+    ignoreErrors(client)
+    await client.connect()
+    await expectScriptsResent(new RedisStore({ client }), flush)
+    client.destroy()
+  })
+})
+
+describe('RedisStore (standalone): options and client ownership', () => {
+  const now = () => ({ now: Date.now(), ttl: 10_000, absoluteTimeout: 0 })
+
+  it('RedisStore.close: quits the client it created from { url }', async () => {
+    const keySchema = schema('url')
+    const store = new RedisStore({ url, keySchema })
+    const id = randomId()
+    expect(await store.write(id, { ...now(), mode: 'create', set: { a: '1' }, del: [] })).toBe(true)
+    expect(await store.load(id, now())).toMatchObject({ a: '1' })
+    await store.remove(id)
+    await store.close()
+    await expect(store.load(id, now())).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    await dropKeys(standaloneRaw, keySchema)
+  })
+
+  it('RedisStore.close: quits the client it created from { host, port }; closing twice is a no-op', async () => {
+    const store = new RedisStore({ host: '127.0.0.1', port, keySchema: schema('hostport') })
+    expect(await store.count()).toBe(0)
+    await store.close()
+    await expect(store.count()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    await expect(store.close()).resolves.toBeUndefined()
+  })
+
+  it('RedisStore.count: a key schema with glob characters matches only itself', async () => {
+    const o = { now: Date.now(), ttl: 10_000, absoluteTimeout: 0, del: [] }
+    const globby = new RedisStore({ port, keySchema: schema('g?*[a]') })
+    // Would match `g?*[a]:{*` if the schema were not escaped in the SCAN pattern.
+    const plain = new RedisStore({ port, keySchema: schema('gx-a') })
+    try {
+      expect(await globby.write(randomId(), { ...o, mode: 'create', set: { a: '1' } })).toBe(true)
+      expect(await plain.write(randomId(), { ...o, mode: 'create', set: { a: '1' } })).toBe(true)
+      expect(await globby.count()).toBe(1)
+      await globby.clear()
+      expect(await globby.count()).toBe(0)
+      expect(await plain.count()).toBe(1)
+      await plain.clear()
+    } finally {
+      await globby.close()
+      await plain.close()
+    }
+  })
+
+  it('RedisStore.close: leaves a passed-in ioredis client open', async () => {
+    const client = new Redis({ port })
+    await expectClientOutlivesStore(client, () => client.ping())
+    await client.quit()
+  })
+
+  it('RedisStore.close: leaves a passed-in iovalkey client open', async () => {
+    const client = new Valkey({ port })
+    await expectClientOutlivesStore(client, () => client.ping())
+    await client.quit()
+  })
+
+  it('RedisStore.close: leaves a passed-in node-redis client open', async () => {
+    const client = createClient({ url })
+    ignoreErrors(client)
+    await client.connect()
+    await expectClientOutlivesStore(client, () => client.ping())
+    client.destroy()
+  })
+})
+
+// --- Cluster ---------------------------------------------------------------------------------------------
+
+describe('Redis Cluster (3 masters)', () => {
+  let cluster: RedisCluster
+  let admin: Cluster
+  let raw: Raw
+
+  beforeAll(async () => {
+    cluster = await startCluster()
+    admin = new Cluster(cluster.startupNodes)
+    ignoreErrors(admin)
+    await ready(admin)
+    raw = clusterRaw(admin)
+  })
+  afterAll(async () => {
+    await admin?.quit()
+    await cluster?.stop()
+  })
+
+  const flushAll = () => Promise.all(cluster.nodes.map((n) => sendCommand(n.port, ['SCRIPT', 'FLUSH'])))
+
+  /** Sessions on every master: `count`/`clear` must SCAN them all and never send a cross-slot command. */
+  async function spansMasters(store: RedisStore): Promise<void> {
+    await store.clear()
+    // One session per second slot tag: deterministic, and the tags fall on every master.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const ids = [...alphabet].filter((_, i) => i % 2 === 0).map((tag) => idWithTag(randomId, tag))
+    const o = { now: Date.now(), ttl: 60_000, absoluteTimeout: 0, del: [] }
+    for (const id of ids) expect(await store.write(id, { ...o, mode: 'create', set: { a: '1' } })).toBe(true)
+    const perMaster = await Promise.all(
+      cluster.nodes
+        .slice(0, 3)
+        .map(async (n) => ((await sendCommand(n.port, ['KEYS', `${store.keySchema}*`])) as string[]).length),
+    )
+    expect(perMaster.every((n) => n > 0)).toBe(true)
+    expect(perMaster.reduce((a, b) => a + b)).toBe(32)
+    expect(await store.count()).toBe(32)
+    await store.clear()
+    expect(await store.count()).toBe(0)
+    expect(await raw(['KEYS', `${store.keySchema}*`])).toEqual([])
+  }
+
+  describe('ioredis Cluster', () => {
+    let client: Cluster
+    let store: RedisStore
+    beforeAll(async () => {
+      client = new Cluster(cluster.startupNodes)
+      ignoreErrors(client)
+      await ready(client)
+      store = new RedisStore({ client, keySchema: schema('io-cluster') })
+    })
+    afterAll(async () => {
+      await store?.close()
+      await client?.quit()
+    })
+
+    storeSuite('RedisStore (ioredis Cluster)', async () => ({
+      store,
+      raw,
+      cleanup: () => dropKeys(raw, store.keySchema),
+    }))
+
+    it('RedisStore.count: sees the keys of all 3 masters; clear deletes them all', async () => {
+      await spansMasters(store)
+    })
+
+    it('RedisStore.count: works on a Cluster client that has not connected yet', async () => {
+      const keySchema = schema('io-cluster-fresh')
+      const o = { now: Date.now(), ttl: 60_000, absoluteTimeout: 0, del: [] }
+      const writer = new RedisStore({ client, keySchema })
+      expect(await writer.write(randomId(), { ...o, mode: 'create', set: { a: '1' } })).toBe(true)
+      // Right after construction ioredis knows no nodes yet: count must not read that as "no keys".
+      const fresh = new Cluster(cluster.startupNodes)
+      ignoreErrors(fresh)
+      const s = new RedisStore({ client: fresh, keySchema })
+      try {
+        expect(await s.count()).toBe(1)
+        await s.clear()
+        expect(await writer.count()).toBe(0)
+      } finally {
+        await fresh.quit()
+      }
+    })
+
+    it('RedisStore.load: re-sends a script a master forgot', async () => {
+      await expectScriptsResent(store, flushAll)
+    })
+
+    it('RedisStore.close: leaves a passed-in ioredis Cluster open', async () => {
+      await expectClientOutlivesStore(client, () => client.ping())
+    })
+  })
+
+  describe('node-redis cluster', () => {
+    let client: ReturnType<typeof createCluster>
+    let store: RedisStore
+    beforeAll(async () => {
+      client = createCluster({
+        rootNodes: cluster.startupNodes.map((n) => ({ url: `redis://${n.host}:${n.port}` })),
+      })
+      ignoreErrors(client)
+      await client.connect()
+      store = new RedisStore({ client, keySchema: schema('node-cluster') })
+    })
+    afterAll(async () => {
+      await store?.close()
+      client?.destroy()
+    })
+
+    storeSuite('RedisStore (node-redis cluster)', async () => ({
+      store,
+      raw,
+      cleanup: () => dropKeys(raw, store.keySchema),
+    }))
+
+    it('RedisStore.count: sees the keys of all 3 masters; clear deletes them all', async () => {
+      await spansMasters(store)
+    })
+
+    it('RedisStore.load: re-sends a script a master forgot', async () => {
+      await expectScriptsResent(store, flushAll)
+    })
+
+    it('RedisStore.close: leaves a passed-in node-redis cluster open', async () => {
+      await expectClientOutlivesStore(client, () => client.sendCommand(undefined, true, ['PING']))
+    })
+  })
+})
+
+// --- Sentinel --------------------------------------------------------------------------------------------
+
+describe('Redis Sentinel', () => {
+  let set: RedisSentinelSet
+  let client: Redis
+  let store: RedisStore
+
+  beforeAll(async () => {
+    set = await startSentinel()
+    client = new Redis({ sentinels: set.sentinelNodes, name: set.name })
+    ignoreErrors(client)
+    await ready(client)
+    store = new RedisStore({ client, keySchema: schema('sentinel') })
+  })
+  afterAll(async () => {
+    await store?.close()
+    await client?.quit()
+    await set?.stop()
+  })
+
+  storeSuite('RedisStore (ioredis Sentinel)', async () => ({
+    store,
+    raw: (args) => sendCommand(set.master.port, args),
+    cleanup: async () => {},
+  }))
+
+  it('RedisStore: writes reach the master and replicate', async () => {
+    const id = randomId()
+    const o = { now: Date.now(), ttl: 60_000, absoluteTimeout: 0, del: [] }
+    expect(await store.write(id, { ...o, mode: 'create', set: { a: '1' } })).toBe(true)
+    await sendCommand(set.master.port, ['WAIT', '1', '2000'])
+    expect(await sendCommand(set.replica.port, ['HGET', store.key(id), 'a'])).toBe('1')
+  })
+
+  it('RedisStore.load: re-sends a script the master forgot', async () => {
+    await expectScriptsResent(store, () => sendCommand(set.master.port, ['SCRIPT', 'FLUSH']))
+  })
+
+  it('RedisStore.close: leaves a passed-in Sentinel client open', async () => {
+    await expectClientOutlivesStore(client, () => client.ping())
+  })
+})
