@@ -598,3 +598,38 @@ describe('session: configuration errors', () => {
     expect(String(error)).toMatch(/`app.keys` must be set/)
   })
 })
+
+describe('session: user ownership', () => {
+  it("session: an id drawn before the user is known is redrawn in the user's slot (Cluster)", async () => {
+    const { hashId, slotTag } = await import('./id.js')
+    const app = makeApp({ store: new MemoryStore(), userId: (s) => s.user as string | undefined }, (ctx) => {
+      const early = ctx.sessionId
+      if (ctx.session) ctx.session.user = `user-${ctx.query.n}`
+      ctx.body = { early }
+    })
+    for (let n = 0; n < 8; n++) {
+      const res = await request(app.callback()).get(`/?n=${n}`)
+      const id = cookiesOf(res)['koa.sess'] as string
+      expect(slotTag(hashId(id))).toBe(slotTag(hashId(`user-${n}`)))
+    }
+  })
+
+  it('session: with header and cookie both on, an id is answered on the carrier it came in on', async () => {
+    const app = makeApp({ store: new MemoryStore(), header: 'x-session-id' }, async (ctx) => {
+      if (ctx.path === '/regen') await ctx.session?.regenerate()
+      if (ctx.session) ctx.session.n = 1
+      ctx.body = 'ok'
+    })
+    const first = await request(app.callback()).get('/')
+    expect(first.headers['x-session-id']).toBeTruthy()
+    expect(cookiesOf(first)['koa.sess']).toBeTruthy()
+    const viaCookie = await request(app.callback()).get('/regen').set('Cookie', cookieHeader(first))
+    expect(cookiesOf(viaCookie)['koa.sess']).toBeTruthy()
+    expect(viaCookie.headers['x-session-id']).toBeUndefined()
+    const viaHeader = await request(app.callback())
+      .get('/regen')
+      .set('x-session-id', first.headers['x-session-id'] as string)
+    expect(viaHeader.headers['x-session-id']).toBeTruthy()
+    expect(viaHeader.headers['set-cookie']).toBeUndefined()
+  })
+})

@@ -7,6 +7,7 @@ import type { Resolved } from './options.js'
 import { Session, type SessionOwner } from './session.js'
 import { foreignStore } from './store/foreign.js'
 import { isMeta, META, type SessionStore, type StoredFields } from './store/types.js'
+import type { Transport } from './transport/types.js'
 
 /** The store operations a request uses. */
 export type RequestStore = Pick<SessionStore, 'load' | 'write' | 'remove'>
@@ -36,6 +37,8 @@ export class RequestSession implements SessionOwner {
   /** An id to delete at commit (the session was replaced by `ctx.session = null`). */
   #remove: string | undefined
   #chain: Promise<void> = Promise.resolve()
+  /** The transport the id came in on: answers go back on it alone, so a cookie client's id is not also put in a header. */
+  #via: Transport | undefined
 
   constructor(ctx: Context, o: Resolved) {
     this.#ctx = ctx
@@ -51,6 +54,7 @@ export class RequestSession implements SessionOwner {
       if (value === undefined) continue
       if (isWellFormedId(value, o.prefix, o.genid !== undefined)) {
         this.incoming = value
+        this.#via = transport
         return
       }
       this.#emit('session:invalid', { reason: 'malformed id' })
@@ -257,6 +261,11 @@ export class RequestSession implements SessionOwner {
       ttl: this.#ttl(),
       absoluteTimeout: o.absoluteTimeout,
     }
+    // An id drawn earlier (ctx.sessionId read before the user was known) may sit in another slot
+    // than the user's index; it was never stored, so draw one in the right slot.
+    if (this.#id !== undefined && user !== undefined && slotTag(hashId(this.#id)) !== slotTag(user)) {
+      this.#id = undefined
+    }
     this.#id ??= this.#draw(data)
     if (!(await this.#store.write(this.#id, write))) {
       // The id exists already: a custom `genid` repeating itself, or a 2^-256 event. Draw again once.
@@ -365,7 +374,7 @@ export class RequestSession implements SessionOwner {
   }
 
   #send(id: string): void {
-    for (const t of this.#o.transports) t.write(this.#ctx, id, this.maxAge)
+    for (const t of this.#via ? [this.#via] : this.#o.transports) t.write(this.#ctx, id, this.maxAge)
   }
 
   #emit(event: string, detail: object): void {

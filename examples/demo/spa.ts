@@ -1,0 +1,130 @@
+/** The single-page app on another origin: it talks to the API with the `x-session-id` header only, never a cookie. */
+import { randomBytes } from 'node:crypto'
+import Koa from 'koa'
+import { CSS, Html, html } from './html.js'
+
+/** The SPA's server: one page, nothing else. It holds no session; the API keeps it. */
+export function createSpaApp(apiUrl: string): Koa {
+  const app = new Koa()
+  const apiOrigin = new URL(apiUrl).origin
+  app.use(async (ctx) => {
+    if (ctx.path !== '/' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) ctx.throw(404)
+    const nonce = randomBytes(16).toString('base64')
+    // The page may only talk to the API; the inline script runs by nonce.
+    ctx.set(
+      'Content-Security-Policy',
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; img-src data:; ` +
+        `connect-src ${apiOrigin}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    )
+    ctx.type = 'html'
+    ctx.body = spaPage(apiOrigin, nonce)
+  })
+  return app
+}
+
+// Runs in the browser. The id lives in sessionStorage (per tab, gone when the tab closes) and travels
+// only in the `x-session-id` header; `credentials: 'omit'` keeps cookies out of it entirely.
+const SCRIPT = `
+const KEY = 'koa-session-redis3.demo.id'
+const $ = (id) => document.getElementById(id)
+
+async function api(path, init = {}) {
+  const headers = new Headers(init.headers)
+  const id = sessionStorage.getItem(KEY)
+  if (id) headers.set('x-session-id', id)
+  const res = await fetch(API + path, { ...init, headers, credentials: 'omit' })
+  // A new or regenerated id comes back in the header; an empty header means the session was destroyed.
+  const next = res.headers.get('x-session-id')
+  if (next === '') sessionStorage.removeItem(KEY)
+  else if (next) sessionStorage.setItem(KEY, next)
+  return res
+}
+
+function show(me, message) {
+  $('views').textContent = String(me.views)
+  $('user').textContent = me.user ?? 'guest'
+  $('sid').textContent = me.sessionIdPrefix ? me.sessionIdPrefix + '…' : '—'
+  const stored = sessionStorage.getItem(KEY)
+  $('stored').textContent = stored ? stored.slice(0, 8) + '…' : '(none)'
+  $('login').hidden = Boolean(me.user)
+  $('logout').hidden = !me.user
+  $('status').textContent = message ?? ''
+}
+
+async function refresh(message) {
+  const res = await api('/api/me')
+  show(await res.json(), message)
+}
+
+$('login').addEventListener('submit', async (event) => {
+  event.preventDefault()
+  const body = JSON.stringify({ username: $('username').value, password: $('password').value })
+  const res = await api('/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  $('password').value = ''
+  await refresh(res.ok ? 'Logged in: the session id changed.' : 'Wrong user name or password.')
+})
+
+$('logout-button').addEventListener('click', async () => {
+  await api('/api/logout', { method: 'POST' })
+  const gone = sessionStorage.getItem(KEY) === null
+  await refresh(gone ? 'Logged out: the session was destroyed and its id forgotten.' : 'Logged out.')
+})
+
+$('reload').addEventListener('click', () => refresh())
+
+refresh().catch((err) => { $('status').textContent = 'API unreachable: ' + err.message })
+`
+
+/** The SPA page, with the API's origin baked in. */
+export function spaPage(apiOrigin: string, nonce: string): string {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>SPA · koa-session-redis3 demo</title>
+<link rel="icon" href="data:,">
+<style>${new Html(CSS)}</style>
+</head>
+<body>
+<header>
+  <strong>koa-session-redis3 demo · SPA</strong>
+  <a href="${apiOrigin}/">Back to the cookie demo</a>
+</header>
+<main>
+<div class="card">
+  <h1>Header mode</h1>
+  <p class="muted">This page is served from another origin. It calls <code>${apiOrigin}</code> with
+  <code>fetch</code>, <code>credentials: 'omit'</code>, and carries the session id in the <code>x-session-id</code>
+  header, kept in <code>sessionStorage</code>. No cookie is involved.</p>
+  <div class="stats">
+    <div class="stat"><span>Views</span><b id="views">…</b></div>
+    <div class="stat"><span>User</span><b id="user">…</b></div>
+    <div class="stat"><span>Session id (server)</span><b><code id="sid">…</code></b></div>
+    <div class="stat"><span>Stored header</span><b><code id="stored">…</code></b></div>
+  </div>
+  <p id="status" class="ok" role="status"></p>
+  <div class="actions"><button id="reload" type="button">Count a view</button></div>
+</div>
+<div class="card">
+  <form id="login">
+    <h2>Log in</h2>
+    <label for="username">User name</label>
+    <input id="username" autocomplete="username" value="alice">
+    <label for="password">Password</label>
+    <input id="password" type="password" autocomplete="current-password">
+    <div class="actions"><button class="primary" type="submit">Log in</button>
+    <span class="muted">alice or bob, password <code>password</code></span></div>
+  </form>
+  <div id="logout" hidden>
+    <h2>Logged in</h2>
+    <div class="actions"><button id="logout-button" class="danger" type="button">Log out</button></div>
+  </div>
+</div>
+</main>
+<script nonce="${nonce}">const API = ${new Html(JSON.stringify(apiOrigin).replace(/</g, '\\u003c'))}
+${new Html(SCRIPT)}</script>
+</body>
+</html>
+`.value
+}
