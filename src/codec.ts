@@ -4,18 +4,18 @@ import { invalidOption } from './errors.js'
 
 /** Turns a value's JSON into the stored string and back. */
 export interface Codec {
-  /** Seals `json` for the field `field` (identity without keys). */
-  encode(field: string, json: string): string
+  /** Seals `json` for field `field` of session `id` (identity without keys). */
+  encode(id: string, field: string, json: string): string
   /**
    * Opens a stored string. Returns `undefined` when it cannot be opened (tampered, unknown key),
    * and `stale: true` when an older key opened it, so the caller rewrites it with the newest.
    */
-  decode(field: string, stored: string): { json: string; stale: boolean } | undefined
+  decode(id: string, field: string, stored: string): { json: string; stale: boolean } | undefined
 }
 
 const PLAIN: Codec = {
-  encode: (_field, json) => json,
-  decode: (_field, stored) => ({ json: stored, stale: false }),
+  encode: (_id, _field, json) => json,
+  decode: (_id, _field, stored) => ({ json: stored, stale: false }),
 }
 
 /** The codec for `encryptionKeys` (newest first), or plain JSON when there are none. */
@@ -31,15 +31,16 @@ export function createCodec(keys: readonly (Buffer | Uint8Array)[] | undefined):
   })
   const [newest] = keys as [Uint8Array]
   return {
-    encode(field, json) {
+    encode(id, field, json) {
       const iv = randomBytes(12)
       const cipher = createCipheriv('aes-256-gcm', newest, iv)
-      // The field name is authenticated data: a value cannot be moved to another field unnoticed.
-      cipher.setAAD(Buffer.from(field))
+      // The id and field name are authenticated data: a value copied to another field or another
+      // session (by someone who can write to Redis) does not open.
+      cipher.setAAD(aad(id, field))
       const body = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()])
       return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
     },
-    decode(field, stored) {
+    decode(id, field, stored) {
       const raw = Buffer.from(stored, 'base64url')
       if (raw.length < 28) return undefined
       const iv = raw.subarray(0, 12)
@@ -48,7 +49,7 @@ export function createCodec(keys: readonly (Buffer | Uint8Array)[] | undefined):
       for (let i = 0; i < keys.length; i++) {
         try {
           const decipher = createDecipheriv('aes-256-gcm', keys[i] as Uint8Array, iv)
-          decipher.setAAD(Buffer.from(field))
+          decipher.setAAD(aad(id, field))
           decipher.setAuthTag(tag)
           const json = Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8')
           return { json, stale: i > 0 }
@@ -59,4 +60,9 @@ export function createCodec(keys: readonly (Buffer | Uint8Array)[] | undefined):
       return undefined
     },
   }
+}
+
+function aad(id: string, field: string): Buffer {
+  // Ids never contain NUL (they are checked before use), so the pair is unambiguous.
+  return Buffer.from(`${id}\0${field}`)
 }

@@ -39,6 +39,10 @@ export class RequestSession implements SessionOwner {
   #chain: Promise<void> = Promise.resolve()
   /** The transport the id came in on: answers go back on it alone, so a cookie client's id is not also put in a header. */
   #via: Transport | undefined
+  /** A write was refused: another request destroyed the session; this one writes nothing more. */
+  #dead = false
+  /** The id a login in this request will move the session to (drawn early when ctx.sessionId asks). */
+  #next: string | undefined
 
   constructor(ctx: Context, o: Resolved) {
     this.#ctx = ctx
@@ -52,12 +56,12 @@ export class RequestSession implements SessionOwner {
     for (const transport of o.transports) {
       const value = transport.read(this.#ctx)
       if (value === undefined) continue
-      if (isWellFormedId(value, o.prefix, o.genid !== undefined)) {
+      if (value !== null && isWellFormedId(value, o.prefix, o.genid !== undefined)) {
         this.incoming = value
         this.#via = transport
         return
       }
-      this.#emit('session:invalid', { reason: 'malformed id' })
+      this.#emit('session:invalid', { reason: value === null ? 'bad signature' : 'malformed id' })
     }
   }
 
@@ -127,8 +131,14 @@ export class RequestSession implements SessionOwner {
   /** `ctx.sessionId`: the id this response will carry (drawn now for a new session). */
   get id(): string | undefined {
     const session = this.get()
-    if (session === null || this.storeUnavailable) return undefined
-    this.#id ??= this.#draw(session.toJSON())
+    if (session === null || this.storeUnavailable || this.#dead) return undefined
+    const data = session.toJSON()
+    // A login in this request: the response will carry a new id, drawn now and used at commit.
+    if (this.#changesHands(data)) {
+      this.#next ??= this.#draw(data)
+      return this.#next
+    }
+    this.#id ??= this.#draw(data)
     return this.#id
   }
 
@@ -159,12 +169,13 @@ export class RequestSession implements SessionOwner {
   regenerate(): Promise<void> {
     const run = this.#chain.then(async () => {
       if (this.#remove !== undefined) await this.#removeNow()
-      if (this.#stored) await this.#store.remove(this.#id as string)
       const session = this.get() ?? new Session(this)
+      if (this.#stored && !(await this.#store.remove(this.#id as string))) this.#keepOnlyChanges(session)
       if (!this.#o.regenerateKeepsData) for (const key of Object.keys(session)) delete session[key]
       this.#session = session
       this.#stored = false
       this.#id = undefined
+      this.#next = undefined
       this.#baseline.clear()
       this.isNew = true
     })
@@ -177,18 +188,22 @@ export class RequestSession implements SessionOwner {
     const o = this.#o
     if (this.#remove !== undefined) await this.#removeNow()
     const session = this.#session
-    if (session === undefined || this.storeUnavailable) return
+    if (session === undefined || this.storeUnavailable || this.#dead) return
     if (session === null) {
       for (const t of o.transports) t.clear(ctx)
       return
     }
     let data = session.toJSON()
     const user = this.#user(data)
-    if (this.#stored && user !== undefined && user !== this.#meta[META.user]) {
-      // The session changes hands (a login): new id, drawn in the user's slot, and the old one dies.
-      await this.#store.remove(this.#id as string)
+    if (this.#changesHands(data)) {
+      // The session changes hands (a login): a new id in the user's slot, and the old one dies.
+      if (!(await this.#store.remove(this.#id as string))) {
+        this.#keepOnlyChanges(session)
+        data = session.toJSON()
+      }
       this.#stored = false
-      this.#id = undefined
+      this.#id = this.#next
+      this.#next = undefined
       this.#baseline.clear()
       this.isNew = true
     }
@@ -213,7 +228,7 @@ export class RequestSession implements SessionOwner {
         o.beforeSave(ctx, session)
         changes = this.#diff(session.toJSON())
       }
-      const set = this.#encode(changes)
+      const set = this.#encode(changes, this.#id as string)
       if (this.#maxAgeChanged) set[META.maxAge] = String(this.maxAge)
       if (user === undefined && this.#meta[META.user] !== undefined) changes.deleted.push(META.user)
       if (renew || (o.renew && this.#maxAgeChanged))
@@ -231,6 +246,7 @@ export class RequestSession implements SessionOwner {
         // newer id another response gave it.
         debug('write refused: the session no longer exists')
         this.#stored = false
+        this.#dead = true
         return
       }
       this.#remember(changes, set)
@@ -242,43 +258,57 @@ export class RequestSession implements SessionOwner {
   async #create(data: Record<string, unknown>, now: number): Promise<void> {
     const o = this.#o
     const changes = this.#diff(data)
-    const set = this.#encode(changes)
     const user = this.#user(data)
+    const meta: StoredFields = {}
     if (user !== undefined) {
-      set[META.user] = user
+      meta[META.user] = user
       const agent = this.#ctx.get('user-agent')
-      if (agent) set[META.userAgent] = agent.slice(0, 256)
+      if (agent) meta[META.userAgent] = agent.slice(0, 256)
     }
     // Carried over by regenerate(): the absolute lifetime counts from the first creation.
-    if (this.#meta[META.createdAt] !== undefined) set[META.createdAt] = this.#meta[META.createdAt]
-    if (this.#maxAge !== undefined) set[META.maxAge] = String(this.#maxAge)
-    if (o.renew) set[META.cookieExpires] = String(now + this.#cookieLife())
-    const write = {
-      mode: 'create' as const,
-      set,
-      del: [],
-      now,
-      ttl: this.#ttl(),
-      absoluteTimeout: o.absoluteTimeout,
-    }
+    if (this.#meta[META.createdAt] !== undefined) meta[META.createdAt] = this.#meta[META.createdAt]
+    if (this.#maxAge !== undefined) meta[META.maxAge] = String(this.#maxAge)
+    if (o.renew) meta[META.cookieExpires] = String(now + this.#cookieLife())
     // An id drawn earlier (ctx.sessionId read before the user was known) may sit in another slot
     // than the user's index; it was never stored, so draw one in the right slot.
     if (this.#id !== undefined && user !== undefined && slotTag(hashId(this.#id)) !== slotTag(user)) {
       this.#id = undefined
     }
-    this.#id ??= this.#draw(data)
-    if (!(await this.#store.write(this.#id, write))) {
+    let id = this.#id ?? this.#draw(data)
+    const write = (id: string) => ({
+      mode: 'create' as const,
+      set: { ...this.#encode(changes, id), ...meta },
+      del: [],
+      now,
+      ttl: this.#ttl(),
+      absoluteTimeout: o.absoluteTimeout,
+    })
+    let w = write(id)
+    if (!(await this.#store.write(id, w))) {
       // The id exists already: a custom `genid` repeating itself, or a 2^-256 event. Draw again once.
-      this.#id = this.#draw(data)
-      if (!(await this.#store.write(this.#id, write))) {
+      id = this.#draw(data)
+      w = write(id)
+      if (!(await this.#store.write(id, w))) {
         throw new SessionError('STORE_UNAVAILABLE', 'could not create a session: the new id exists already')
       }
     }
+    this.#id = id
     this.#stored = true
-    this.#meta = { ...set, [META.createdAt]: set[META.createdAt] ?? String(now) }
-    this.#remember(changes, set)
+    this.#meta = { ...meta, [META.createdAt]: meta[META.createdAt] ?? String(now) }
+    this.#remember(changes, w.set)
     this.#maxAgeChanged = false
-    this.#send(this.#id)
+    this.#send(id)
+  }
+
+  /** Of a session another request destroyed, keeps only what this request changed. */
+  #keepOnlyChanges(session: Session): void {
+    const changes = this.#diff(session.toJSON())
+    for (const key of Object.keys(session)) if (!changes.has(key)) delete session[key]
+  }
+
+  #changesHands(data: Record<string, unknown>): boolean {
+    const user = this.#user(data)
+    return this.#stored && user !== undefined && user !== this.#meta[META.user]
   }
 
   async #removeNow(): Promise<void> {
@@ -298,7 +328,7 @@ export class RequestSession implements SessionOwner {
           meta[field] = value
           continue
         }
-        const opened = this.#o.codec.decode(field, value)
+        const opened = this.#o.codec.decode(this.incoming as string, field, value)
         if (opened === undefined) return undefined
         data[field] = JSON.parse(opened.json)
         // Opened with an older key: a baseline that never matches gets it rewritten with the newest.
@@ -324,9 +354,9 @@ export class RequestSession implements SessionOwner {
     return changed
   }
 
-  #encode(changes: Map<string, string>): StoredFields {
+  #encode(changes: Map<string, string>, id: string): StoredFields {
     const set: StoredFields = {}
-    for (const [key, json] of changes) set[key] = this.#o.codec.encode(key, json)
+    for (const [key, json] of changes) set[key] = this.#o.codec.encode(id, key, json)
     return set
   }
 

@@ -193,12 +193,13 @@ export function storeSuite(name: string, make: () => Promise<StoreUnderTest>): v
 
     // --- remove -----------------------------------------------------------------------------------------
 
-    it(t('remove', 'deletes the session; removing an unknown id is a no-op'), async () => {
+    it(t('remove', 'deletes the session and says it existed; an unknown id resolves false'), async () => {
       const id = randomId()
       expect(await create(id, { a: '1' })).toBe(true)
-      await store.remove(id)
+      expect(await store.remove(id)).toBe(true)
       expect(await load(id)).toBeNull()
-      await expect(store.remove(randomId())).resolves.toBeUndefined()
+      expect(await store.remove(id)).toBe(false)
+      await expect(store.remove(randomId())).resolves.toBe(false)
       if (sut.raw) expect(await sut.raw(['EXISTS', keyOf(id)])).toBe(0)
     })
 

@@ -35,7 +35,9 @@ export function foreignStore(store: KoaSessionStore, ctx: Context, o: Resolved):
       return true
     },
     async remove(id) {
+      // koa-session stores do not say whether the key existed.
       await store.destroy(id, { ctx })
+      return true
     },
   }
 }

@@ -110,8 +110,8 @@ export class RedisStore implements SessionStore {
     return (await this.#connection.run(WRITE, [this.key(id)], args)) === 1
   }
 
-  async remove(id: string): Promise<void> {
-    await this.#connection.run(DESTROY, [this.key(id)], [this.keySchema])
+  async remove(id: string): Promise<boolean> {
+    return (await this.#connection.run(DESTROY, [this.key(id)], [this.keySchema])) === 1
   }
 
   async listSessions(userId: string): Promise<SessionInfo[]> {

@@ -93,8 +93,11 @@ export interface SessionStore extends KoaSessionStore {
   load(id: string, options: LoadOptions): Promise<LoadResult>
   /** Applies a change; resolves `false` when the condition of `mode` does not hold (nothing written). */
   write(id: string, options: WriteOptions): Promise<boolean>
-  /** Deletes a session and its entry in its user's index. */
-  remove(id: string): Promise<void>
+  /**
+   * Deletes a session and its entry in its user's index. Resolves `true` when it still existed,
+   * so a request can tell that another one destroyed its session meanwhile.
+   */
+  remove(id: string): Promise<boolean>
   /** The live sessions of a user (needs the `userId` option of the middleware). */
   listSessions(userId: string): Promise<SessionInfo[]>
   /** Revokes one session by the handle `listSessions` gave. */

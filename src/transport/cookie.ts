@@ -6,10 +6,13 @@ import type { Transport } from './types.js'
 /** Carries the id in cookie `key` with the given attributes. */
 export function cookieTransport(key: string, options: CookieOptions): Transport {
   const base = Object.freeze({ ...options })
-  const readOptions = { signed: base.signed !== false }
+  const signed = base.signed !== false
   return {
     read(ctx) {
-      return ctx.cookies.get(key, readOptions) || undefined
+      const value = ctx.cookies.get(key, { signed })
+      if (value) return value
+      // Present without a valid signature: forged, or signed with a key no longer in app.keys.
+      return signed && ctx.cookies.get(key, { signed: false }) ? null : undefined
     },
     write(ctx, id, maxAge) {
       ctx.cookies.set(key, id, attributes(ctx, base, maxAge === 'session' ? {} : { maxAge }))

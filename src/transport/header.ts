@@ -21,13 +21,14 @@ export function headerTransport(name: string, signed: boolean): Transport {
   return {
     read(ctx) {
       const value = ctx.get(lower)
-      if (value === '' || value.length > MAX_LENGTH) return undefined
+      if (value === '') return undefined
+      if (value.length > MAX_LENGTH) return null
       if (!signed) return value
       const dot = value.lastIndexOf('.')
-      if (dot <= 0) return undefined
+      if (dot <= 0) return null
       const id = value.slice(0, dot)
       const at = signer(ctx).index(`${lower}=${id}`, value.slice(dot + 1))
-      if (at < 0) return undefined
+      if (at < 0) return null
       // Signed with an older key: answer with the newest signature, as Koa does for cookies.
       if (at > 0) send(ctx, name, encode(ctx, id))
       return id

@@ -3,8 +3,8 @@ import type { Context } from 'koa'
 
 /** A small strategy object per carrier; the middleware never touches cookies or headers itself. */
 export interface Transport {
-  /** The id the request carries, signature checked; `undefined` when absent or forged. */
-  read(ctx: Context): string | undefined
+  /** The id the request carries, signature checked; `undefined` when absent, `null` when present but forged or malformed. */
+  read(ctx: Context): string | null | undefined
   /** Sends `id` back; `maxAge` in ms, or `'session'` for a browser-session cookie. */
   write(ctx: Context, id: string, maxAge: number | 'session'): void
   /** Tells the client to forget the id. */
