@@ -94,8 +94,11 @@ export class MemoryStore implements SessionStore {
     return true
   }
 
-  async remove(id: string): Promise<void> {
-    this.#drop(hashId(id))
+  async remove(id: string): Promise<boolean> {
+    const key = hashId(id)
+    const existed = this.#live(key, Date.now()) !== undefined
+    this.#drop(key)
+    return existed
   }
 
   async listSessions(userId: string): Promise<SessionInfo[]> {

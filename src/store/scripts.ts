@@ -129,13 +129,14 @@ return 1
 `,
 )
 
-/** DESTROY. KEYS: session. ARGV: keySchema. Deletes the session and its user-index entry. */
+/** DESTROY. KEYS: session. ARGV: keySchema. Deletes the session and its user-index entry; returns 1 if it existed. */
 export const DESTROY = script(
   'destroy',
   `
 local k, ks = KEYS[1], ARGV[1]
+local existed = redis.call('EXISTS', k)
 drop(ks, k, redis.call('HGET', k, '_u'))
-return 1
+return existed
 `,
 )
 
