@@ -633,3 +633,48 @@ describe('session: user ownership', () => {
     expect(viaHeader.headers['set-cookie']).toBeUndefined()
   })
 })
+
+describe('session: destroy then create in one request', () => {
+  it('session: data set after ctx.session = null starts a new session with its own lifetime', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const store = new MemoryStore()
+      const app = makeApp({ store, absoluteTimeout: 60_000 }, (ctx) => {
+        if (ctx.path === '/again') {
+          ctx.session = null
+          ctx.session = { second: true }
+        } else if (ctx.session) ctx.session.first = true
+        ctx.body = 'ok'
+      })
+      const first = await request(app.callback()).get('/')
+      vi.advanceTimersByTime(50_000)
+      const again = await request(app.callback()).get('/again').set('Cookie', cookieHeader(first))
+      expect(cookiesOf(again)['koa.sess']).not.toBe(cookiesOf(first)['koa.sess'])
+      vi.advanceTimersByTime(20_000)
+      const fields = await store.load(cookiesOf(again)['koa.sess'] as string, {
+        now: Date.now(),
+        ttl: 60_000,
+        absoluteTimeout: 60_000,
+      })
+      expect(fields).toMatchObject({ second: 'true' })
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})
+
+describe('session: failOpen on save', () => {
+  it('session: failOpen leaves a failed save unsaved (200, no cookie) instead of a 503', async () => {
+    const store = new MemoryStore()
+    vi.spyOn(store, 'write').mockRejectedValue(new SessionError('STORE_UNAVAILABLE', 'down'))
+    const errors = vi.fn()
+    const app = makeApp({ store, failOpen: true }, counter)
+    app.on('session:error', errors)
+    const res = await request(app.callback()).get('/')
+    expect(res.status).toBe(200)
+    expect(res.headers['set-cookie']).toBeUndefined()
+    expect(errors).toHaveBeenCalledOnce()
+    const closed = makeApp({ store }, counter)
+    expect((await request(closed.callback()).get('/')).status).toBe(503)
+  })
+})

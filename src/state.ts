@@ -116,6 +116,8 @@ export class RequestSession implements SessionOwner {
       this.#stored = false
       this.#id = undefined
       this.#baseline.clear()
+      // A session created after this in the same request is a new one: its lifetime starts now.
+      this.#meta = {}
       return
     }
     if (typeof value !== 'object' || value === undefined) {
@@ -160,7 +162,7 @@ export class RequestSession implements SessionOwner {
 
   /** Saves what changed; one commit at a time, in call order. */
   commit(force: boolean): Promise<void> {
-    const run = this.#chain.then(() => this.#commit(force))
+    const run = this.#chain.then(() => this.#commit(force)).catch((err: unknown) => this.#failOpen(err))
     this.#chain = run.catch(() => undefined)
     return run
   }
@@ -405,6 +407,15 @@ export class RequestSession implements SessionOwner {
 
   #send(id: string): void {
     for (const t of this.#via ? [this.#via] : this.#o.transports) t.write(this.#ctx, id, this.maxAge)
+  }
+
+  /** With `failOpen`, a store failure while saving leaves this response unsaved instead of a 503. */
+  #failOpen(err: unknown): void {
+    const failure = SessionError.is(err) && (err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_TIMEOUT')
+    if (!this.#o.failOpen || !failure) throw err
+    debug('store failed on save, response left unsaved (failOpen): %s', (err as Error).message)
+    this.storeUnavailable = true
+    this.#emit('session:error', { error: err })
   }
 
   #emit(event: string, detail: object): void {
