@@ -678,3 +678,26 @@ describe('session: failOpen on save', () => {
     expect((await request(closed.callback()).get('/')).status).toBe(503)
   })
 })
+
+describe('session: koa-session stores', () => {
+  it('session: a failing koa-session store is a 503 like a failing Redis', async () => {
+    const store: KoaSessionStore = {
+      get: () => Promise.reject(new Error('disk full')),
+      set: () => undefined,
+      destroy: () => undefined,
+    }
+    const first = await request(makeApp({ store: new MemoryStore() }, counter).callback()).get('/')
+    const res = await request(makeApp({ store }, counter).callback())
+      .get('/')
+      .set('Cookie', cookieHeader(first))
+    expect(res.status).toBe(503)
+    expect(res.text).toBe('Service Unavailable')
+  })
+
+  it('session: encryptionKeys with a koa-session store is refused at creation', () => {
+    const store: KoaSessionStore = { get: () => null, set: () => undefined, destroy: () => undefined }
+    expect(() => session({ store, encryptionKeys: [Buffer.alloc(32)] })).toThrow(
+      /`encryptionKeys` needs a RedisStore/,
+    )
+  })
+})

@@ -3,8 +3,9 @@ import type Koa from 'koa'
 import type { Context } from 'koa'
 import { type Codec, createCodec } from './codec.js'
 import { invalidOption } from './errors.js'
+import { type ForeignSettings, foreignStore } from './store/foreign.js'
 import { RedisStore, type RedisStoreOptions } from './store/redis.js'
-import { isSessionStore, type KoaSessionStore, type SessionStore } from './store/types.js'
+import { isSessionStore, type KoaSessionStore, type RequestStore, type SessionStore } from './store/types.js'
 import { cookieTransport } from './transport/cookie.js'
 import { externalTransport } from './transport/external.js'
 import { headerTransport } from './transport/header.js'
@@ -107,8 +108,8 @@ export interface Resolved {
   readonly prefix: string
   readonly valid: SessionOptions['valid']
   readonly beforeSave: SessionOptions['beforeSave']
-  readonly store: SessionStore | undefined
-  readonly foreignStore: ((ctx: Context) => KoaSessionStore) | undefined
+  /** The store a request talks to (the same instance each time, except for `ContextStore`). */
+  readonly store: (ctx: Context) => RequestStore
   readonly saveUninitialized: boolean
   readonly lazy: boolean
   readonly failOpen: boolean
@@ -162,7 +163,14 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
   if (typeof key !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z:]+$/.test(key)) {
     throw invalidOption('key', 'must be a non-empty cookie name (RFC 6265 token characters)', key)
   }
-  const { makeStore, storeTtl } = resolveStore(o)
+  const { openStore, storeTtl, foreign } = resolveStore(o)
+  if (foreign && o.encryptionKeys !== undefined) {
+    throw invalidOption(
+      'encryptionKeys',
+      'needs a RedisStore or MemoryStore, not a koa-session store',
+      o.store,
+    )
+  }
   const maxAge = o.maxAge ?? storeTtl ?? DEFAULTS.lifetime.maxAge
   if (maxAge !== 'session' && !(typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0)) {
     throw invalidOption('maxAge', "must be a positive number of milliseconds or 'session'", maxAge)
@@ -214,7 +222,7 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
   }
 
   // Created last, so a configuration error above never leaves a Redis connection open.
-  const store = makeStore()
+  const store = openStore({ maxAge, rolling: o.rolling ?? DEFAULTS.lifetime.rolling })
   return Object.freeze({
     key,
     maxAge,
@@ -226,12 +234,7 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     prefix,
     valid: o.valid,
     beforeSave: o.beforeSave,
-    store: o.ContextStore ? undefined : store,
-    foreignStore: o.ContextStore
-      ? (ctx: Context) => new (o.ContextStore as NonNullable<SessionOptions['ContextStore']>)(ctx)
-      : store === undefined
-        ? () => o.store as KoaSessionStore
-        : undefined,
+    store,
     saveUninitialized: o.saveUninitialized ?? DEFAULTS.saving.saveUninitialized,
     lazy: o.lazy ?? DEFAULTS.saving.lazy,
     failOpen: o.failOpen ?? DEFAULTS.saving.failOpen,
@@ -281,14 +284,24 @@ function resolveCookie(o: SessionOptions): CookieOptions | false {
 }
 
 interface StoreChoice {
-  makeStore: () => SessionStore | undefined
+  openStore: (settings: ForeignSettings) => (ctx: Context) => RequestStore
   storeTtl: number | undefined
+  /** A koa-session store: whole-session JSON, no conditional writes. */
+  foreign: boolean
 }
 
 function resolveStore(o: SessionOptions): StoreChoice {
   const s = o.store
-  if (isSessionStore(s)) return { makeStore: () => s, storeTtl: (s as { ttl?: number }).ttl }
-  if (isKoaSessionStore(s) || o.ContextStore) return { makeStore: () => undefined, storeTtl: undefined }
+  const { ContextStore } = o
+  if (ContextStore) {
+    const openStore = (f: ForeignSettings) => (ctx: Context) => foreignStore(new ContextStore(ctx), ctx, f)
+    return { openStore, storeTtl: undefined, foreign: true }
+  }
+  if (isSessionStore(s))
+    return { openStore: () => () => s, storeTtl: (s as { ttl?: number }).ttl, foreign: false }
+  if (isKoaSessionStore(s)) {
+    return { openStore: (f) => (ctx) => foreignStore(s, ctx, f), storeTtl: undefined, foreign: true }
+  }
   if (s !== undefined && (typeof s !== 'object' || s === null)) {
     throw invalidOption(
       'store',
@@ -301,7 +314,11 @@ function resolveStore(o: SessionOptions): StoreChoice {
   if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
     throw invalidOption('store.ttl', 'must be a positive number of SECONDS', ttl)
   }
-  return { makeStore: () => new RedisStore(options), storeTtl: ttl === undefined ? undefined : ttl * 1000 }
+  const openStore = () => {
+    const store = new RedisStore(options)
+    return () => store
+  }
+  return { openStore, storeTtl: ttl === undefined ? undefined : ttl * 1000, foreign: false }
 }
 
 function isKoaSessionStore(s: unknown): s is KoaSessionStore {

@@ -5,12 +5,8 @@ import { invalidOption, SessionError } from './errors.js'
 import { hashId, idWithTag, isWellFormedId, randomId, slotTag } from './id.js'
 import type { Resolved } from './options.js'
 import { Session, type SessionOwner } from './session.js'
-import { foreignStore } from './store/foreign.js'
-import { isMeta, META, type SessionStore, type StoredFields } from './store/types.js'
+import { isMeta, META, type RequestStore, type StoredFields } from './store/types.js'
 import type { Transport } from './transport/types.js'
-
-/** The store operations a request uses. */
-export type RequestStore = Pick<SessionStore, 'load' | 'write' | 'remove'>
 
 /** The state behind `ctx.session` for one request. */
 export class RequestSession implements SessionOwner {
@@ -47,7 +43,7 @@ export class RequestSession implements SessionOwner {
   constructor(ctx: Context, o: Resolved) {
     this.#ctx = ctx
     this.#o = o
-    this.#store = o.store ?? foreignStore((o.foreignStore as (ctx: Context) => never)(ctx), ctx, o)
+    this.#store = o.store(ctx)
   }
 
   /** Reads the id from the transports; malformed or forged ids are dropped before any store call. */
@@ -76,11 +72,8 @@ export class RequestSession implements SessionOwner {
     try {
       fields = await this.#store.load(id, { now: Date.now(), ttl: o.ttl, absoluteTimeout: o.absoluteTimeout })
     } catch (err) {
-      if (!o.failOpen) throw err
-      debug('store failed on load, serving an unsaved session (failOpen): %s', (err as Error).message)
-      this.storeUnavailable = true
+      this.#failOpen(err)
       this.#session = new Session(this)
-      this.#emit('session:error', { error: err })
       return
     }
     if (fields === 'expired') return this.#emit('session:expired', {})
@@ -409,11 +402,11 @@ export class RequestSession implements SessionOwner {
     for (const t of this.#via ? [this.#via] : this.#o.transports) t.write(this.#ctx, id, this.maxAge)
   }
 
-  /** With `failOpen`, a store failure while saving leaves this response unsaved instead of a 503. */
+  /** Rethrows, unless `failOpen` is on and the store failed: then this response goes unsaved instead of a 503. */
   #failOpen(err: unknown): void {
     const failure = SessionError.is(err) && (err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_TIMEOUT')
     if (!this.#o.failOpen || !failure) throw err
-    debug('store failed on save, response left unsaved (failOpen): %s', (err as Error).message)
+    debug('store failed, this response goes unsaved (failOpen): %s', (err as Error).message)
     this.storeUnavailable = true
     this.#emit('session:error', { error: err })
   }

@@ -1,20 +1,25 @@
 /** Adapts any koa-session store (and `ContextStore`) to what a request needs: whole-session get/set/destroy. */
 import type { Context } from 'koa'
-import type { Resolved } from '../options.js'
-import type { RequestStore } from '../state.js'
-import { isMeta, type KoaSessionStore, type StoredFields } from './types.js'
+import { SessionError } from '../errors.js'
+import { isMeta, type KoaSessionStore, type MaxAge, type RequestStore, type StoredFields } from './types.js'
+
+/** What the koa-session contract passes to a store besides the session. */
+export interface ForeignSettings {
+  maxAge: MaxAge
+  rolling: boolean
+}
 
 /**
  * koa-session stores hold the whole session as one object with koa-session's `_expire` and
  * `_maxAge`, so data written here stays readable by koa-session. They cannot make writes
  * conditional: the merge and no-resurrection guarantees need RedisStore or MemoryStore.
  */
-export function foreignStore(store: KoaSessionStore, ctx: Context, o: Resolved): RequestStore {
+export function foreignStore(store: KoaSessionStore, ctx: Context, o: ForeignSettings): RequestStore {
   let current: StoredFields = {}
   const options = { rolling: o.rolling, ctx }
   return {
     async load(id) {
-      const sess = (await store.get(id, o.maxAge, options)) as Record<string, unknown> | null | undefined
+      const sess = (await failure('get', store.get(id, o.maxAge, options))) as Record<string, unknown> | null
       if (sess === null || sess === undefined || typeof sess !== 'object') return null
       if (typeof sess._expire === 'number' && sess._expire < Date.now()) return 'expired'
       current = {}
@@ -31,13 +36,24 @@ export function foreignStore(store: KoaSessionStore, ctx: Context, o: Resolved):
         sess._expire = w.now + o.maxAge
         sess._maxAge = o.maxAge
       }
-      await store.set(id, sess, o.maxAge, { ...options, changed: true })
+      await failure('set', store.set(id, sess, o.maxAge, { ...options, changed: true }))
       return true
     },
     async remove(id) {
       // koa-session stores do not say whether the key existed.
-      await store.destroy(id, { ctx })
+      await failure('destroy', store.destroy(id, { ctx }))
       return true
     },
+  }
+}
+
+/** A failing store is a 503 like a failing Redis, whatever the store throws. */
+async function failure(what: string, result: unknown): Promise<unknown> {
+  try {
+    return await result
+  } catch (err) {
+    throw new SessionError('STORE_UNAVAILABLE', `the store failed on ${what}: ${(err as Error)?.message}`, {
+      cause: err,
+    })
   }
 }

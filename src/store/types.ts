@@ -112,6 +112,9 @@ export interface SessionStore extends KoaSessionStore {
   close(): Promise<void>
 }
 
+/** The store operations one request uses. */
+export type RequestStore = Pick<SessionStore, 'load' | 'write' | 'remove'>
+
 /** True when `store` speaks our richer contract rather than koa-session's alone. */
 export function isSessionStore(store: unknown): store is SessionStore {
   const s = store as Partial<SessionStore> | null
