@@ -22,8 +22,6 @@ export interface SessionOwner {
 
 type Callback = (err?: unknown) => void
 
-const owners = new WeakMap<Session, SessionOwner>()
-
 /**
  * The session of the current request. Top-level keys starting with `_` are not saved (as in
  * koa-session), and neither are values JSON cannot represent (functions, `undefined`).
@@ -33,30 +31,31 @@ const owners = new WeakMap<Session, SessionOwner>()
  */
 export class Session {
   [key: string]: unknown
+  // A private field: invisible to Object.keys, spread and JSON, so the own keys are the app's data only.
+  readonly #owner: SessionOwner
 
   constructor(owner: SessionOwner, data?: Record<string, unknown>) {
-    // A WeakMap rather than a field: the instance's own keys are the app's data, nothing else.
-    owners.set(this, owner)
+    this.#owner = owner
     if (data) Object.assign(this, data)
   }
 
   /** True when the session was created by this request (no id, an unknown id, or after `regenerate()`). */
   get isNew(): boolean {
-    return owner(this).isNew
+    return this.#owner.isNew
   }
 
   /** True when the store failed and `failOpen` served this empty session; nothing will be saved. */
   get storeUnavailable(): boolean {
-    return owner(this).storeUnavailable
+    return this.#owner.storeUnavailable
   }
 
   /** This session's idle timeout and cookie lifetime, ms or `'session'`; settable per session. */
   get maxAge(): number | 'session' {
-    return owner(this).maxAge
+    return this.#owner.maxAge
   }
 
   set maxAge(value: number | 'session') {
-    owner(this).maxAge = value
+    this.#owner.maxAge = value
   }
 
   /** Number of saved top-level keys. */
@@ -82,12 +81,12 @@ export class Session {
 
   /** Saves now, even an empty session. Takes an optional Node-style callback (passport). */
   save(callback?: Callback): Promise<void> {
-    return settle(owner(this).commit(true), callback)
+    return settle(this.#owner.commit(true), callback)
   }
 
   /** Commits now (with `autoCommit: false`). */
   manuallyCommit(): Promise<void> {
-    return owner(this).commit(false)
+    return this.#owner.commit(false)
   }
 
   /**
@@ -95,12 +94,8 @@ export class Session {
    * kept unless `regenerateKeepsData: false`. Takes an optional Node-style callback (passport).
    */
   regenerate(callback?: Callback): Promise<void> {
-    return settle(owner(this).regenerate(), callback)
+    return settle(this.#owner.regenerate(), callback)
   }
-}
-
-function owner(session: Session): SessionOwner {
-  return owners.get(session) as SessionOwner
 }
 
 function settle(promise: Promise<void>, callback: Callback | undefined): Promise<void> {

@@ -147,24 +147,26 @@ async function scanOne(client: RedisClient, pattern: string, timeout: number): P
  * Clients retry and queue on their own for seconds; a request must not wait for that.
  */
 export function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      // Timers run before I/O callbacks: after a stall of the process, a reply may be waiting
-      // unread. One setImmediate lets it win, so a healthy Redis is not reported as slow.
+  return new Promise<T>((resolve, reject) => {
+    // Timers run before I/O callbacks: after a stall of the process, a reply may be waiting
+    // unread. One setImmediate lets it win, so a healthy Redis is not reported as slow.
+    const timer = setTimeout(
       () =>
         setImmediate(() =>
           reject(new SessionError('STORE_TIMEOUT', `Redis did not answer ${what} within ${ms} ms`)),
         ),
       ms,
     )
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (err: unknown) => {
+        clearTimeout(timer)
+        const message = `Redis failed on ${what}: ${(err as Error)?.message}`
+        reject(new SessionError('STORE_UNAVAILABLE', message, { cause: err }))
+      },
+    )
   })
-  return Promise.race([
-    promise.catch((err: unknown) => {
-      throw new SessionError('STORE_UNAVAILABLE', `Redis failed on ${what}: ${(err as Error)?.message}`, {
-        cause: err,
-      })
-    }),
-    timeout,
-  ]).finally(() => clearTimeout(timer))
 }
