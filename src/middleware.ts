@@ -44,8 +44,10 @@ export function session(a?: SessionOptions | Koa, b?: SessionOptions | Koa): Koa
     install(ctx.app, o)
     const state = new RequestSession(ctx, o)
     ctx[STATE] = state
-    state.readId()
-    if (!o.lazy) await state.load()
+    if (!o.lazy) {
+      state.readId()
+      await state.load()
+    }
     await next()
     if (o.autoCommit) await state.commit(false)
   }

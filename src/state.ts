@@ -14,6 +14,7 @@ export class RequestSession implements SessionOwner {
   incoming: string | undefined
   /** True once a load was attempted (or is not needed). */
   loaded = false
+  #idRead = false
   isNew = true
   storeUnavailable = false
 
@@ -48,6 +49,8 @@ export class RequestSession implements SessionOwner {
 
   /** Reads the id from the transports; malformed or forged ids are dropped before any store call. */
   readId(): void {
+    if (this.#idRead) return
+    this.#idRead = true
     const o = this.#o
     for (const transport of o.transports) {
       const value = transport.read(this.#ctx)
@@ -64,6 +67,7 @@ export class RequestSession implements SessionOwner {
   /** Loads the incoming session (one store call that also slides its TTL). */
   async load(): Promise<void> {
     if (this.loaded) return
+    this.readId()
     this.loaded = true
     const id = this.incoming
     if (id === undefined) return
@@ -91,6 +95,8 @@ export class RequestSession implements SessionOwner {
   /** `ctx.session`. */
   get(): Session | null {
     if (this.#session !== undefined) return this.#session
+    // With `lazy`, even reading the id waits until the session is wanted.
+    this.readId()
     if (!this.loaded && this.incoming !== undefined) {
       throw new SessionError(
         'NOT_LOADED',

@@ -1,23 +1,19 @@
 /** The header carrier for front ends on another origin: the id, signed with `app.keys`, in a request/response header. */
 import type { Context } from 'koa'
+import { sign, verify } from './sign.js'
 import type { Transport } from './types.js'
 
 // Anything longer than an id plus a signature is not worth verifying.
 const MAX_LENGTH = 512
 
-interface Signer {
-  sign(data: string): string
-  index(data: string, digest: string): number
-}
-
 /**
  * Reads the id from `name`, and sends new or regenerated ids back in the same header, exposed to
- * cross-origin scripts. Signed values are `id.signature`, the signature made by Keygrip (the one
- * Koa's cookies use) over `name=id`, so a forged id never reaches the store.
+ * cross-origin scripts. Signed values are `id.signature`, signed like Koa's cookies (Keygrip with
+ * `app.keys`) over `name=id`, so a forged id never reaches the store.
  */
 export function headerTransport(name: string, signed: boolean): Transport {
   const lower = name.toLowerCase()
-  const encode = (ctx: Context, id: string) => (signed ? `${id}.${signer(ctx).sign(`${lower}=${id}`)}` : id)
+  const encode = (ctx: Context, id: string) => (signed ? `${id}.${sign(ctx, `${lower}=${id}`)}` : id)
   return {
     read(ctx) {
       const value = ctx.get(lower)
@@ -27,7 +23,7 @@ export function headerTransport(name: string, signed: boolean): Transport {
       const dot = value.lastIndexOf('.')
       if (dot <= 0) return null
       const id = value.slice(0, dot)
-      const at = signer(ctx).index(`${lower}=${id}`, value.slice(dot + 1))
+      const at = verify(ctx, `${lower}=${id}`, value.slice(dot + 1))
       if (at < 0) return null
       // Signed with an older key: answer with the newest signature, as Koa does for cookies.
       if (at > 0) send(ctx, name, encode(ctx, id))
@@ -36,11 +32,6 @@ export function headerTransport(name: string, signed: boolean): Transport {
     write: (ctx, id) => send(ctx, name, encode(ctx, id)),
     clear: (ctx) => send(ctx, name, ''),
   }
-}
-
-function signer(ctx: Context): Signer {
-  // Koa's Cookies wraps `app.keys` in a Keygrip instance; reuse it rather than re-implement HMACs.
-  return (ctx.cookies as unknown as { keys: Signer }).keys
 }
 
 function send(ctx: Context, name: string, value: string): void {
