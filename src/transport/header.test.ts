@@ -51,8 +51,8 @@ describe('header transport', () => {
     const load = vi.spyOn(store, 'load')
     for (const bad of [
       id,
-      `${id}.${sig.slice(1)}x`,
-      `${id.slice(0, -1)}A.${sig}`,
+      `${id}.${sig.slice(0, -1)}${sig.endsWith('x') ? 'y' : 'x'}`,
+      `${id.slice(0, -1)}${id.endsWith('A') ? 'B' : 'A'}.${sig}`,
       `.${sig}`,
       'x'.repeat(5000),
       `${id}.${sig}.${sig}`,
