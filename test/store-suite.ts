@@ -193,6 +193,19 @@ export function storeSuite(name: string, make: () => Promise<StoreUnderTest>): v
 
     // --- remove -----------------------------------------------------------------------------------------
 
+    it(t('write', 'sets and deletes thousands of fields in one write'), async () => {
+      const id = randomId()
+      const many: StoredFields = {}
+      for (let i = 0; i < 2500; i++) many[`f${i}`] = String(i)
+      expect(await create(id, many)).toBe(true)
+      const del = Array.from({ length: 2400 }, (_, i) => `f${i}`)
+      expect(await write(id, 'update', { set: { extra: '"x"' }, del })).toBe(true)
+      const fields = (await load(id)) as StoredFields
+      const data = Object.keys(fields).filter((f) => !f.startsWith('_'))
+      expect(data).toHaveLength(101)
+      expect(fields).toMatchObject({ f2499: '2499', extra: '"x"' })
+    })
+
     it(t('remove', 'deletes the session and says it existed; an unknown id resolves false'), async () => {
       const id = randomId()
       expect(await create(id, { a: '1' })).toBe(true)

@@ -22,6 +22,10 @@ local function prune(ks, ik)
   end
   if max > 0 then redis.call('PEXPIRE', ik, max) else redis.call('DEL', ik) end
 end
+-- Variadic HSET/HDEL in slices: Lua's unpack has a limit of a few thousand values.
+local function many(cmd, k, list)
+  for i = 1, #list, 1000 do redis.call(cmd, k, unpack(list, i, math.min(i + 999, #list))) end
+end
 local function drop(ks, k, u)
   redis.call('DEL', k)
   if u then
@@ -84,16 +88,31 @@ export const WRITE = script(
   `
 local k, ks, mode = KEYS[1], ARGV[1], ARGV[2]
 local now, ttl, abs, n = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local exists = redis.call('EXISTS', k) == 1
-if (mode == 'c') == exists then return 0 end
-local meta = redis.call('HMGET', k, '_c', '_u')
-local c, oldu = tonumber(meta[1]), meta[2]
+local c, oldu
+if mode == 'c' then
+  if redis.call('EXISTS', k) == 1 then return 0 end
+else
+  -- Every session is written with _c: no _c means no session (destroyed, regenerated, expired).
+  local meta = redis.call('HMGET', k, '_c', '_u')
+  c, oldu = tonumber(meta[1]), meta[2]
+  if not c then return 0 end
+end
+local u = oldu
+local set, del = {}, {}
 for i = 1, n do
-  if ARGV[5 + 2 * i] == '_c' then c = tonumber(ARGV[6 + 2 * i]) end
+  local f, v = ARGV[5 + 2 * i], ARGV[6 + 2 * i]
+  if f == '_c' then c = tonumber(v) elseif f == '_u' then u = v end
+  set[#set + 1] = f
+  set[#set + 1] = v
+end
+for i = 7 + 2 * n, #ARGV do
+  if ARGV[i] == '_u' then u = false end
+  del[#del + 1] = ARGV[i]
 end
 if not c then
   c = now
-  redis.call('HSET', k, '_c', now)
+  set[#set + 1] = '_c'
+  set[#set + 1] = now
 end
 if abs > 0 then
   local left = c + abs - now
@@ -102,17 +121,20 @@ if abs > 0 then
 end
 if mode == 'r' then
   local keep = {}
-  for i = 1, n do keep[ARGV[5 + 2 * i]] = true end
+  for i = 1, #set, 2 do keep[set[i]] = true end
   for _, f in ipairs(redis.call('HKEYS', k)) do
     if not keep[f] and not (f == '_c' or f == '_s' or f == '_m' or f == '_e' or f == '_u' or f == '_a') then
-      redis.call('HDEL', k, f)
+      del[#del + 1] = f
     end
   end
 end
-for i = 1, n do redis.call('HSET', k, ARGV[5 + 2 * i], ARGV[6 + 2 * i]) end
-for i = 7 + 2 * n, #ARGV do redis.call('HDEL', k, ARGV[i]) end
+if u then
+  set[#set + 1] = '_s'
+  set[#set + 1] = now
+end
+many('HSET', k, set)
+many('HDEL', k, del)
 redis.call('PEXPIRE', k, ttl)
-local u = redis.call('HGET', k, '_u')
 local member = string.sub(k, #ks + 1)
 if oldu and oldu ~= u then
   local oik = ikey(ks, oldu)
@@ -121,7 +143,6 @@ if oldu and oldu ~= u then
 end
 if u then
   local ik = ikey(ks, u)
-  redis.call('HSET', k, '_s', now)
   if redis.call('SADD', ik, member) == 1 then prune(ks, ik) end
   if redis.call('PTTL', ik) < ttl then redis.call('PEXPIRE', ik, ttl) end
 end
