@@ -1,0 +1,130 @@
+/** The shape of `bench/results/latest.json` and `soak.json`: everything the report and chart are made from. */
+import type { MachineInfo } from './machine.js'
+import type { CommandCounts } from './redis-stats.js'
+import type { Scenario, Variant } from './scenarios.js'
+
+export interface Settings {
+  mode: 'full' | 'smoke' | 'custom'
+  rounds: number
+  /** Seconds per measured run, or undefined when runs are bounded by `amount`. */
+  durationS: number | undefined
+  /** Requests per measured run, when bounded by count (smoke). */
+  amount: number | undefined
+  warmupS: number | undefined
+  warmupAmount: number | undefined
+  connections: number
+  /** Sequential requests per (variant, scenario) for the command counts. */
+  commandRequests: number
+  /** Whether server / load generator / Redis were pinned with taskset. */
+  pinned: boolean
+  serverCpu: string
+  loadCpu: string
+  redisCpu: string
+}
+
+/** One timed run of one variant on one scenario. */
+export interface Measurement {
+  round: number
+  scenario: Scenario
+  variant: Variant
+  requests: number
+  durationS: number
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  /** Server process CPU (user + system) per request, microseconds. */
+  cpuUsPerReq: number
+  errors: number
+  timeouts: number
+  non2xx: number
+}
+
+/** Medians over the rounds of one (scenario, variant). */
+export interface Summary {
+  rps: number
+  p99Ms: number
+  cpuUsPerReq: number
+  /** Median over rounds of (this variant's req/s / hand-written's req/s in the same round). */
+  ratioHandwritten: number
+  /** Same against koa-session + koa-redis. */
+  ratioKoaSession: number
+  rounds: number
+}
+
+/** Redis commands per request of one (scenario, variant), from `commandRequests` sequential requests. */
+export interface CommandFigure {
+  n: number
+  /** Commands the app sent (MONITOR, client connections), per request. */
+  sent: CommandCounts
+  /** Commands Redis executed (INFO commandstats: sent + inside scripts), per request. */
+  executed: CommandCounts
+  /** Commands run inside Lua scripts (MONITOR `[lua]`), per request. */
+  insideScripts: CommandCounts
+}
+
+export interface KeyBytes {
+  key: string
+  type: string
+  bytes: number
+}
+
+/** `MEMORY USAGE` summed over every key one session occupies. */
+export interface BytesFigure {
+  bytes: number
+  keys: KeyBytes[]
+}
+
+export interface Results {
+  version: 1
+  createdAt: string
+  machine: MachineInfo
+  settings: Settings
+  variants: Variant[]
+  scenarios: Scenario[]
+  measurements: Measurement[]
+  summary: Partial<Record<Scenario, Partial<Record<Variant, Summary>>>>
+  commands: Partial<Record<Scenario, Partial<Record<Variant, CommandFigure>>>>
+  /** `small`: `{ views: 1 }`; `large`: the ~2 KB session of the `2kb` scenario. */
+  bytes: Partial<Record<Variant, { small: BytesFigure; large: BytesFigure }>>
+  /**
+   * Harness failures (a failed probe or setup, a crashed server). Empty on a clean run. Error responses
+   * under load are not problems: they are results, counted in each measurement.
+   */
+  problems: string[]
+  /** `os.loadavg()` before and after: other work on the machine makes timings noisy. */
+  loadAverage: { start: number[]; end: number[] }
+  wallClockS: number
+}
+
+export interface SoakSample {
+  served: number
+  elapsedS: number
+  rss: number
+  heapUsed: number
+  heapTotal: number
+  external: number
+}
+
+export interface SoakResults {
+  version: 1
+  createdAt: string
+  machine: MachineInfo
+  requests: number
+  connections: number
+  mix: string[]
+  durationS: number
+  rps: number
+  errors: number
+  non2xx: number
+  /** Samples taken after a forced GC (`--expose-gc`). */
+  gc: boolean
+  samples: SoakSample[]
+  /** Least-squares slopes over the samples after the warm-up share, bytes per 1000 requests. */
+  slope: {
+    fromServed: number
+    rssBytesPer1000: number
+    rssR2: number
+    heapBytesPer1000: number
+    heapR2: number
+  }
+}

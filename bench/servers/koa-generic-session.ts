@@ -1,0 +1,45 @@
+/**
+ * koa-generic-session 2 with koa-redis 4. Run with `defer: true`, its lazy mode (the session is loaded
+ * when `await ctx.session` is first evaluated), the counterpart of our `lazy: true`.
+ */
+import { createServer } from 'node:http'
+import Koa from 'koa'
+import session from 'koa-generic-session'
+import redisStore from 'koa-redis'
+import { access, act, isRollingPath, MAX_AGE_MS, parseRoute, SECRET } from '../lib/scenarios.js'
+import { attach, listen, serverEnv } from './harness.js'
+
+const { port, redisPort } = serverEnv()
+const store = redisStore({ host: '127.0.0.1', port: redisPort })
+
+function makeApp(rolling: boolean): Koa {
+  const app = new Koa()
+  app.keys = [SECRET]
+  app.use(
+    session({
+      store,
+      defer: true,
+      rolling,
+      cookie: { maxAge: MAX_AGE_MS, httpOnly: true, sameSite: 'lax', path: '/', signed: true },
+    }),
+  )
+  app.use(async (ctx) => {
+    const route = parseRoute(ctx.url)
+    if (route === undefined) return
+    ctx.body = await act(route, async () => {
+      // With `defer`, ctx.session is a promise of the session object.
+      const s = (await (ctx as unknown as { session: Promise<Record<string, unknown>> }).session) ?? {}
+      return access(s)
+    })
+  })
+  return app
+}
+
+const plain = makeApp(false).callback()
+const rolling = makeApp(true).callback()
+const server = createServer((req, res) => (isRollingPath(req.url) ? rolling : plain)(req, res))
+await listen(server, port)
+attach(server, async () => {
+  server.close()
+  await store.client.quit()
+})
