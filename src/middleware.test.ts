@@ -569,6 +569,16 @@ describe('session: configuration errors', () => {
       /`cookie` can be false only with/,
     ],
     [
+      'store.sentinels',
+      () => session({ store: { sentinels: [] } }),
+      /`store.sentinels` must be a non-empty array/,
+    ],
+    [
+      'regenerateKeepsData',
+      () => session({ regenerateKeepsData: 1 as never, store: new MemoryStore() }),
+      /`regenerateKeepsData` must be a boolean, received 1/,
+    ],
+    [
       'encryptionKeys',
       () => session({ encryptionKeys: [Buffer.alloc(16)], store: new MemoryStore() }),
       /`encryptionKeys\[0\]` must be a 32-byte Buffer/,

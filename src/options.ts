@@ -175,7 +175,15 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
   if (maxAge !== 'session' && !(typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0)) {
     throw invalidOption('maxAge', "must be a positive number of milliseconds or 'session'", maxAge)
   }
-  for (const name of ['autoCommit', 'rolling', 'renew', 'saveUninitialized', 'lazy', 'failOpen'] as const) {
+  for (const name of [
+    'autoCommit',
+    'rolling',
+    'renew',
+    'saveUninitialized',
+    'lazy',
+    'failOpen',
+    'regenerateKeepsData',
+  ] as const) {
     if (o[name] !== undefined && typeof o[name] !== 'boolean')
       throw invalidOption(name, 'must be a boolean', o[name])
   }
@@ -185,7 +193,7 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
   }
   const absoluteTimeout = o.absoluteTimeout ?? DEFAULTS.lifetime.absoluteTimeout
   if (!(typeof absoluteTimeout === 'number' && Number.isFinite(absoluteTimeout) && absoluteTimeout >= 0)) {
-    throw invalidOption('absoluteTimeout', 'must be a positive number of milliseconds', absoluteTimeout)
+    throw invalidOption('absoluteTimeout', 'must be a number of milliseconds (0 for none)', absoluteTimeout)
   }
   const prefix = o.prefix ?? DEFAULTS.ids.prefix
   if (typeof prefix !== 'string' || !/^[A-Za-z0-9_.:~-]*$/.test(prefix) || prefix.length > 64) {

@@ -283,6 +283,12 @@ describe('Redis Cluster (3 masters)', () => {
     expect(await raw(['KEYS', `${store.keySchema}*`])).toEqual([])
   }
 
+  it('RedisStore: creates and closes its own Cluster client from { cluster }', async () => {
+    const own = new RedisStore({ cluster: cluster.startupNodes, keySchema: schema('own-cluster') })
+    await spansMasters(own)
+    await own.close()
+  })
+
   describe('ioredis Cluster', () => {
     let client: Cluster
     let store: RedisStore
@@ -406,6 +412,20 @@ describe('Redis Sentinel', () => {
 
   it('RedisStore.load: re-sends a script the master forgot', async () => {
     await expectScriptsResent(store, () => sendCommand(set.master.port, ['SCRIPT', 'FLUSH']))
+  })
+
+  it('RedisStore: creates and closes its own Sentinel client from { sentinels, name }', async () => {
+    const own = new RedisStore({
+      sentinels: set.sentinelNodes,
+      name: set.name,
+      keySchema: schema('own-sentinel'),
+    })
+    const id = randomId()
+    const o = { now: Date.now(), ttl: 60_000, absoluteTimeout: 0, del: [] }
+    expect(await own.write(id, { ...o, mode: 'create', set: { a: '1' } })).toBe(true)
+    expect(await sendCommand(set.master.port, ['HGET', own.key(id), 'a'])).toBe('1')
+    await own.clear()
+    await own.close()
   })
 
   it('RedisStore.close: leaves a passed-in Sentinel client open', async () => {

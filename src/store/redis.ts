@@ -1,5 +1,5 @@
 /** RedisStore: sessions as Redis hashes, one field per top-level key, written by conditional scripts. */
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis'
 import { debug } from '../debug.js'
 import { invalidOption, SessionError } from '../errors.js'
 import { hashId, slotTag } from '../id.js'
@@ -32,7 +32,13 @@ export interface RedisStoreOptions {
   password?: string
   /** TLS options (ioredis `tls`), or `true` for defaults. */
   tls?: boolean | NonNullable<RedisOptions['tls']>
-  /** Any other ioredis option, merged last. */
+  /** Sentinels to ask for the master named `name` (ioredis Sentinel support). */
+  sentinels?: { host: string; port: number }[]
+  /** The Sentinel master name, with `sentinels`. */
+  name?: string
+  /** Startup nodes of a Redis Cluster: the store then creates an ioredis `Cluster`. */
+  cluster?: ClusterNode[]
+  /** Any other ioredis option, merged last (for a Cluster: the options of each node's connection). */
   options?: RedisOptions
   /**
    * Idle timeout in SECONDS (the seed's unit, the one exception to milliseconds): how long a session
@@ -62,7 +68,7 @@ export class RedisStore implements SessionStore {
   readonly keySchema: string
   readonly hashIds: boolean
   readonly #connection: Connection
-  readonly #owned: Redis | undefined
+  readonly #owned: Redis | Cluster | undefined
   #closing: Promise<void> | undefined
 
   constructor(options: RedisStoreOptions = {}) {
@@ -213,6 +219,15 @@ function validate(o: RedisStoreOptions): RedisStoreOptions {
   if (o.port !== undefined && !(Number.isInteger(o.port) && o.port > 0 && o.port < 65536)) {
     throw invalidOption('store.port', 'must be an integer from 1 to 65535', o.port)
   }
+  if (o.cluster !== undefined && !(Array.isArray(o.cluster) && o.cluster.length > 0)) {
+    throw invalidOption('store.cluster', 'must be a non-empty array of startup nodes', o.cluster)
+  }
+  if (o.sentinels !== undefined && !(Array.isArray(o.sentinels) && o.sentinels.length > 0)) {
+    throw invalidOption('store.sentinels', 'must be a non-empty array of { host, port }', o.sentinels)
+  }
+  if (o.sentinels !== undefined && typeof o.name !== 'string') {
+    throw invalidOption('store.name', 'must name the Sentinel master when `sentinels` is given', o.name)
+  }
   if (o.client !== undefined && (typeof o.client !== 'object' || o.client === null)) {
     throw invalidOption('store.client', 'must be an ioredis, iovalkey or node-redis client', o.client)
   }
@@ -223,7 +238,7 @@ function validate(o: RedisStoreOptions): RedisStoreOptions {
   return o
 }
 
-function createClient(o: RedisStoreOptions, timeout: number): Redis {
+function createClient(o: RedisStoreOptions, timeout: number): Redis | Cluster {
   const options: RedisOptions = {
     // Fail a command after one reconnect attempt instead of ioredis's 20; our own bound is `timeout`.
     maxRetriesPerRequest: 1,
@@ -237,7 +252,13 @@ function createClient(o: RedisStoreOptions, timeout: number): Redis {
     connectTimeout: Math.max(timeout, 1000),
     ...o.options,
   }
-  const client = o.url === undefined ? new Redis(options) : new Redis(o.url, options)
+  const client = o.cluster
+    ? new Cluster(o.cluster, { redisOptions: options, enableAutoPipelining: true })
+    : o.sentinels
+      ? new Redis({ ...options, sentinels: o.sentinels, name: o.name ?? 'mymaster' })
+      : o.url === undefined
+        ? new Redis(options)
+        : new Redis(o.url, options)
   // Without a listener ioredis prints every reconnect error; failures reach requests as SessionError.
   client.on('error', (err: Error) => debug('redis client error: %s', err.message))
   return client
