@@ -83,21 +83,27 @@ storeSuite('MemoryStore', async () => {
 
 // --- standalone ------------------------------------------------------------------------------------------
 
-storeSuite('RedisStore (ioredis, standalone)', async () => {
-  const client = new Redis({ port })
-  const keySchema = schema('ioredis')
-  const store = new RedisStore({ client, keySchema })
-  const raw: Raw = (args) => client.call(args[0] as string, ...args.slice(1))
-  return {
-    store,
-    raw,
-    cleanup: async () => {
-      await dropKeys(raw, keySchema)
-      await store.close()
-      await client.quit()
-    },
-  }
-})
+// ioredis and its fork iovalkey share an API: one suite each, built the same way.
+for (const [name, Client] of [
+  ['ioredis', Redis],
+  ['iovalkey', Valkey],
+] as const) {
+  storeSuite(`RedisStore (${name}, standalone)`, async () => {
+    const client = new Client({ port })
+    const keySchema = schema(name)
+    const store = new RedisStore({ client, keySchema })
+    const raw: Raw = (args) => client.call(args[0] as string, ...args.slice(1))
+    return {
+      store,
+      raw,
+      cleanup: async () => {
+        await dropKeys(raw, keySchema)
+        await store.close()
+        await client.quit()
+      },
+    }
+  })
+}
 
 storeSuite('RedisStore (node-redis v5, standalone)', async () => {
   const client = createClient({ url })
@@ -113,22 +119,6 @@ storeSuite('RedisStore (node-redis v5, standalone)', async () => {
       await dropKeys(raw, keySchema)
       await store.close()
       client.destroy()
-    },
-  }
-})
-
-storeSuite('RedisStore (iovalkey, standalone)', async () => {
-  const client = new Valkey({ port })
-  const keySchema = schema('iovalkey')
-  const store = new RedisStore({ client, keySchema })
-  const raw: Raw = (args) => client.call(args[0] as string, ...args.slice(1))
-  return {
-    store,
-    raw,
-    cleanup: async () => {
-      await dropKeys(raw, keySchema)
-      await store.close()
-      await client.quit()
     },
   }
 })

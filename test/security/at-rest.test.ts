@@ -1,14 +1,12 @@
 // What a Redis dump gives away: no live session id ever, no plaintext value with encryptionKeys, and
 // a tampered or foreign ciphertext is a miss, not a 5xx and not someone else's data.
 import { randomBytes } from 'node:crypto'
-import type { Context } from 'koa'
 import request from 'supertest'
 import { afterAll, expect, inject, it } from 'vitest'
 import type { SessionOptions } from '../../src/index.js'
-import type { Session } from '../../src/session.js'
 import { RedisStore } from '../../src/store/redis.js'
 import { sendCommand } from '../redis-servers.js'
-import { cookieId, dump, makeApp, replay, schema } from './support.js'
+import { cookieId, dump, makeApp, replay, schema, sess } from './support.js'
 
 const port = inject('redisPort')
 const MARKER = 'SECRET-MARKER'
@@ -20,12 +18,6 @@ afterAll(async () => {
     await store.close()
   }
 })
-
-function sess(ctx: Context): Session {
-  const s = ctx.session
-  if (s === null) throw new Error('no session')
-  return s
-}
 
 function newStore(): { store: RedisStore; ks: string } {
   const ks = schema('at-rest')

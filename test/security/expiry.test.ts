@@ -3,14 +3,13 @@
 // Redis enforces idle TTLs in real time (short real TTLs here); the absolute lifetime and MemoryStore
 // run on a fake clock that moves only Date (sockets and Redis keep real timers).
 import type http from 'node:http'
-import type { Context } from 'koa'
 import request from 'supertest'
 import { afterEach, expect, inject, it, vi } from 'vitest'
 import { MemoryStore, type SessionOptions, type SessionStore } from '../../src/index.js'
-import type { Session } from '../../src/session.js'
 import { RedisStore } from '../../src/store/redis.js'
 import { sendCommand } from '../redis-servers.js'
 import {
+  closeRigs,
   cookieId,
   type Events,
   gate,
@@ -19,6 +18,7 @@ import {
   makeApp,
   replay,
   schema,
+  sess,
   sleep,
   until,
 } from './support.js'
@@ -38,18 +38,8 @@ const rigs: Rig[] = []
 
 afterEach(async () => {
   vi.useRealTimers()
-  for (const r of rigs.splice(0)) {
-    r.server.close()
-    await r.store.clear()
-    await r.store.close()
-  }
+  await closeRigs(rigs.splice(0))
 })
-
-function sess(ctx: Context): Session {
-  const s = ctx.session
-  if (s === null) throw new Error('no session')
-  return s
-}
 
 async function rig(kind: 'RedisStore' | 'MemoryStore', options: Partial<SessionOptions>): Promise<Rig> {
   const ks = schema('expiry')

@@ -1,12 +1,10 @@
 // Session fixation: an id chosen or planted by an attacker is never adopted, and a login or
 // regenerate() moves the session to an id the attacker does not know.
 
-import type { Context } from 'koa'
 import passport from 'koa-passport'
 import request from 'supertest'
 import { afterAll, expect, inject, it } from 'vitest'
 import { MemoryStore, type SessionOptions } from '../../src/index.js'
-import type { Session } from '../../src/session.js'
 import { RedisStore } from '../../src/store/redis.js'
 import { sendCommand } from '../redis-servers.js'
 import {
@@ -19,6 +17,7 @@ import {
   randomId,
   replay,
   schema,
+  sess,
 } from './support.js'
 
 const port = inject('redisPort')
@@ -33,12 +32,6 @@ afterAll(async () => {
   await redisStore.close()
   await memoryStore.close()
 })
-
-function sess(ctx: Context): Session {
-  const s = ctx.session
-  if (s === null) throw new Error('no session')
-  return s
-}
 
 /** True when the store holds `id`, checked without sliding or creating anything in Redis. */
 async function holds(kind: Kind, id: string): Promise<boolean> {

@@ -1,13 +1,11 @@
 // Lost updates: parallel requests on one session that change different top-level keys all persist;
 // for the same key the last writer wins and nothing else is disturbed.
 import type http from 'node:http'
-import type { Context } from 'koa'
 import request from 'supertest'
 import { afterAll, expect, inject, it } from 'vitest'
 import { MemoryStore, type SessionStore } from '../../src/index.js'
-import type { Session } from '../../src/session.js'
 import { RedisStore } from '../../src/store/redis.js'
-import { listen, makeApp, replay, schema, sleep } from './support.js'
+import { listen, makeApp, replay, schema, sess, sleep } from './support.js'
 
 const port = inject('redisPort')
 const N = 40
@@ -22,12 +20,6 @@ afterAll(async () => {
   }
   console.info(`lost-update figures:\n  ${figures.join('\n  ')}`)
 })
-
-function sess(ctx: Context): Session {
-  const s = ctx.session
-  if (s === null) throw new Error('no session')
-  return s
-}
 
 /** A barrier: every request waits in its handler until `n` of them have loaded the session. */
 function barrier(n: number) {

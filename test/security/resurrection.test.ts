@@ -1,13 +1,23 @@
 // The logout resurrection bug: a request still in flight when its session is destroyed, regenerated or
 // revoked must not bring it back (nor its data, nor its index entry) when it finishes.
 import type http from 'node:http'
-import type { Context } from 'koa'
 import request from 'supertest'
 import { afterEach, expect, inject, it } from 'vitest'
 import { MemoryStore, type SessionOptions, type SessionStore } from '../../src/index.js'
-import type { Session } from '../../src/session.js'
 import { RedisStore } from '../../src/store/redis.js'
-import { cookieId, dump, gate, keysUnder, listen, makeApp, replay, schema, until } from './support.js'
+import {
+  closeRigs,
+  cookieId,
+  dump,
+  gate,
+  keysUnder,
+  listen,
+  makeApp,
+  replay,
+  schema,
+  sess,
+  until,
+} from './support.js'
 
 const port = inject('redisPort')
 
@@ -25,18 +35,8 @@ interface Rig {
 
 const rigs: Rig[] = []
 afterEach(async () => {
-  for (const rig of rigs.splice(0)) {
-    rig.server.close()
-    await rig.store.clear()
-    await rig.store.close()
-  }
+  await closeRigs(rigs.splice(0))
 })
-
-function sess(ctx: Context): Session {
-  const s = ctx.session
-  if (s === null) throw new Error('no session')
-  return s
-}
 
 async function rig(kind: 'RedisStore' | 'MemoryStore', options: Partial<SessionOptions> = {}): Promise<Rig> {
   const ks = schema('resurrection')

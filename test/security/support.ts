@@ -4,8 +4,8 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import net from 'node:net'
 import { Redis } from 'ioredis'
-import Koa from 'koa'
-import { type SessionOptions, session } from '../../src/index.js'
+import Koa, { type Context } from 'koa'
+import { type Session, type SessionOptions, type SessionStore, session } from '../../src/index.js'
 import type { RedisClient } from '../../src/store/client.js'
 import { type RespValue, sendCommand } from '../redis-servers.js'
 
@@ -238,3 +238,19 @@ export function rawRequest(server: http.Server, head: string): Promise<string> {
 }
 
 export type { RespValue }
+
+/** `ctx.session`, which these tests never expect to be null. */
+export function sess(ctx: Context): Session {
+  const s = ctx.session
+  if (s === null) throw new Error('no session')
+  return s
+}
+
+/** Stops the servers of finished tests and empties and closes their stores. */
+export async function closeRigs(rigs: { server: http.Server; store: SessionStore }[]): Promise<void> {
+  for (const r of rigs) {
+    r.server.close()
+    await r.store.clear()
+    await r.store.close()
+  }
+}

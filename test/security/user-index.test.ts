@@ -1,13 +1,12 @@
 // The per-user index: listSessions tells the truth after every lifecycle step, leaves no orphan keys,
 // its handles are not session ids, and "log out everywhere else" keeps exactly the current session.
 import type http from 'node:http'
-import type { Context } from 'koa'
 import request from 'supertest'
 import { afterEach, expect, inject, it, vi } from 'vitest'
 import { MemoryStore, type SessionOptions, type SessionStore } from '../../src/index.js'
-import type { Session } from '../../src/session.js'
 import { RedisStore } from '../../src/store/redis.js'
 import {
+  closeRigs,
   cookieFor,
   cookieId,
   dump,
@@ -17,6 +16,7 @@ import {
   makeApp,
   replay,
   schema,
+  sess,
   sleep,
 } from './support.js'
 
@@ -35,18 +35,8 @@ const rigs: Rig[] = []
 
 afterEach(async () => {
   vi.useRealTimers()
-  for (const r of rigs.splice(0)) {
-    r.server.close()
-    await r.store.clear()
-    await r.store.close()
-  }
+  await closeRigs(rigs.splice(0))
 })
-
-function sess(ctx: Context): Session {
-  const s = ctx.session
-  if (s === null) throw new Error('no session')
-  return s
-}
 
 async function rig(kind: Kind, options: Partial<SessionOptions> = {}): Promise<Rig> {
   const ks = schema('user-index')
