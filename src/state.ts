@@ -5,7 +5,8 @@ import { invalidOption, SessionError } from './errors.js'
 import { hashId, idWithTag, isWellFormedId, randomId, slotTag } from './id.js'
 import type { Resolved } from './options.js'
 import { Session, type SessionOwner } from './session.js'
-import { isMeta, META, type RequestStore, type StoredFields } from './store/types.js'
+import { encode, Snapshot } from './snapshot.js'
+import { META, type RequestStore, type StoredFields } from './store/types.js'
 import type { Transport } from './transport/types.js'
 
 /** The state behind `ctx.session` for one request. */
@@ -26,9 +27,8 @@ export class RequestSession implements SessionOwner {
   #session: Session | null | undefined
   /** The store holds `#id`. */
   #stored = false
-  /** JSON of each field as the store last had it: the base of change detection. */
-  #baseline = new Map<string, string>()
-  #meta: StoredFields = {}
+  /** What the store last held: the base of change detection. */
+  readonly #snapshot = new Snapshot()
   #maxAge: number | 'session' | undefined
   #maxAgeChanged = false
   /** An id to delete at commit (the session was replaced by `ctx.session = null`). */
@@ -82,7 +82,7 @@ export class RequestSession implements SessionOwner {
     }
     if (fields === 'expired') return this.#emit('session:expired', {})
     if (fields === null) return this.#emit('session:missed', {})
-    const data = this.#decode(fields)
+    const data = this.#snapshot.open(fields, o.codec, id)
     if (data === undefined) return this.#emit('session:invalid', { reason: 'corrupt data' })
     if (o.valid && !o.valid(this.#ctx, data))
       return this.#emit('session:invalid', { reason: 'valid() refused' })
@@ -114,9 +114,9 @@ export class RequestSession implements SessionOwner {
       this.#session = null
       this.#stored = false
       this.#id = undefined
-      this.#baseline.clear()
+      this.#snapshot.json.clear()
       // A session created after this in the same request is a new one: its lifetime starts now.
-      this.#meta = {}
+      this.#snapshot.meta = {}
       return
     }
     if (typeof value !== 'object' || value === undefined) {
@@ -144,7 +144,7 @@ export class RequestSession implements SessionOwner {
   }
 
   get maxAge(): number | 'session' {
-    return this.#maxAge ?? parseMaxAge(this.#meta[META.maxAge]) ?? this.#o.maxAge
+    return this.#maxAge ?? parseMaxAge(this.#snapshot.meta[META.maxAge]) ?? this.#o.maxAge
   }
 
   set maxAge(value: number | 'session') {
@@ -177,7 +177,7 @@ export class RequestSession implements SessionOwner {
       this.#stored = false
       this.#id = undefined
       this.#next = undefined
-      this.#baseline.clear()
+      this.#snapshot.json.clear()
       this.isNew = true
     })
     this.#chain = run.catch(() => undefined)
@@ -205,7 +205,7 @@ export class RequestSession implements SessionOwner {
       this.#stored = false
       this.#id = this.#next
       this.#next = undefined
-      this.#baseline.clear()
+      this.#snapshot.json.clear()
       this.isNew = true
     }
     const now = Date.now()
@@ -223,15 +223,15 @@ export class RequestSession implements SessionOwner {
       return
     }
     const renew = o.renew && this.#renewDue(now)
-    let changes = this.#diff(data)
+    let changes = this.#snapshot.diff(data)
     if (changes.size > 0 || changes.deleted.length > 0 || force || renew || this.#maxAgeChanged) {
       if (o.beforeSave) {
         o.beforeSave(ctx, session)
-        changes = this.#diff(session.toJSON())
+        changes = this.#snapshot.diff(session.toJSON())
       }
-      const set = this.#encode(changes, this.#id as string)
+      const set = encode(changes, this.#o.codec, this.#id as string)
       if (this.#maxAgeChanged) set[META.maxAge] = String(this.maxAge)
-      if (user === undefined && this.#meta[META.user] !== undefined) changes.deleted.push(META.user)
+      if (user === undefined && this.#snapshot.meta[META.user] !== undefined) changes.deleted.push(META.user)
       if (renew || (o.renew && this.#maxAgeChanged))
         set[META.cookieExpires] = String(now + this.#cookieLife())
       const written = await this.#store.write(this.#id as string, {
@@ -250,7 +250,7 @@ export class RequestSession implements SessionOwner {
         this.#dead = true
         return
       }
-      this.#remember(changes, set)
+      this.#snapshot.remember(changes, set)
     }
     if (o.rolling || renew || this.#maxAgeChanged) this.#send(this.#id as string)
     this.#maxAgeChanged = false
@@ -258,7 +258,7 @@ export class RequestSession implements SessionOwner {
 
   async #create(data: Record<string, unknown>, now: number): Promise<void> {
     const o = this.#o
-    const changes = this.#diff(data)
+    const changes = this.#snapshot.diff(data)
     const user = this.#user(data)
     const meta: StoredFields = {}
     if (user !== undefined) {
@@ -267,7 +267,8 @@ export class RequestSession implements SessionOwner {
       if (agent) meta[META.userAgent] = agent.slice(0, 256)
     }
     // Carried over by regenerate(): the absolute lifetime counts from the first creation.
-    if (this.#meta[META.createdAt] !== undefined) meta[META.createdAt] = this.#meta[META.createdAt]
+    if (this.#snapshot.meta[META.createdAt] !== undefined)
+      meta[META.createdAt] = this.#snapshot.meta[META.createdAt]
     if (this.#maxAge !== undefined) meta[META.maxAge] = String(this.#maxAge)
     if (o.renew) meta[META.cookieExpires] = String(now + this.#cookieLife())
     // An id drawn earlier (ctx.sessionId read before the user was known) may sit in another slot
@@ -278,7 +279,7 @@ export class RequestSession implements SessionOwner {
     let id = this.#id ?? this.#draw(data)
     const write = (id: string) => ({
       mode: 'create' as const,
-      set: { ...this.#encode(changes, id), ...meta },
+      set: { ...encode(changes, this.#o.codec, id), ...meta },
       del: [],
       now,
       ttl: this.#ttl(),
@@ -295,79 +296,27 @@ export class RequestSession implements SessionOwner {
     }
     this.#id = id
     this.#stored = true
-    this.#meta = { ...meta, [META.createdAt]: meta[META.createdAt] ?? String(now) }
-    this.#remember(changes, w.set)
+    this.#snapshot.meta = { ...meta, [META.createdAt]: meta[META.createdAt] ?? String(now) }
+    this.#snapshot.remember(changes, w.set)
     this.#maxAgeChanged = false
     this.#send(id)
   }
 
   /** Of a session another request destroyed, keeps only what this request changed. */
   #keepOnlyChanges(session: Session): void {
-    const changes = this.#diff(session.toJSON())
+    const changes = this.#snapshot.diff(session.toJSON())
     for (const key of Object.keys(session)) if (!changes.has(key)) delete session[key]
   }
 
   #changesHands(data: Record<string, unknown>): boolean {
     const user = this.#user(data)
-    return this.#stored && user !== undefined && user !== this.#meta[META.user]
+    return this.#stored && user !== undefined && user !== this.#snapshot.meta[META.user]
   }
 
   async #removeNow(): Promise<void> {
     const id = this.#remove as string
     this.#remove = undefined
     await this.#store.remove(id)
-  }
-
-  #decode(fields: StoredFields): Record<string, unknown> | undefined {
-    const data: Record<string, unknown> = {}
-    const baseline = new Map<string, string>()
-    const meta: StoredFields = {}
-    try {
-      for (const field in fields) {
-        const value = fields[field] as string
-        if (isMeta(field)) {
-          meta[field] = value
-          continue
-        }
-        const opened = this.#o.codec.decode(this.incoming as string, field, value)
-        if (opened === undefined) return undefined
-        data[field] = JSON.parse(opened.json)
-        // Opened with an older key: a baseline that never matches gets it rewritten with the newest.
-        baseline.set(field, opened.stale ? '' : opened.json)
-      }
-    } catch {
-      return undefined
-    }
-    this.#baseline = baseline
-    this.#meta = meta
-    return data
-  }
-
-  #diff(data: Record<string, unknown>): Map<string, string> & { deleted: string[] } {
-    const changed = new Map<string, string>() as Map<string, string> & { deleted: string[] }
-    changed.deleted = []
-    for (const key in data) {
-      const json = JSON.stringify(data[key])
-      if (json !== undefined && this.#baseline.get(key) !== json) changed.set(key, json)
-      if (json === undefined && this.#baseline.has(key)) changed.deleted.push(key)
-    }
-    for (const key of this.#baseline.keys()) if (!(key in data)) changed.deleted.push(key)
-    return changed
-  }
-
-  #encode(changes: Map<string, string>, id: string): StoredFields {
-    const set: StoredFields = {}
-    for (const [key, json] of changes) set[key] = this.#o.codec.encode(id, key, json)
-    return set
-  }
-
-  #remember(changes: Map<string, string> & { deleted: string[] }, set: StoredFields): void {
-    for (const [key, json] of changes) this.#baseline.set(key, json)
-    for (const key of changes.deleted) {
-      this.#baseline.delete(key)
-      if (isMeta(key)) delete this.#meta[key]
-    }
-    for (const key in set) if (isMeta(key)) this.#meta[key] = set[key] as string
   }
 
   /** Hash of the owner's user id, or undefined; sessions of one user share its slot tag. */
@@ -400,7 +349,7 @@ export class RequestSession implements SessionOwner {
   }
 
   #renewDue(now: number): boolean {
-    const expires = Number(this.#meta[META.cookieExpires])
+    const expires = Number(this.#snapshot.meta[META.cookieExpires])
     return !Number.isFinite(expires) || expires - now < this.#cookieLife() / 2
   }
 

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import { createCodec } from './codec.js'
+import { encode, Snapshot } from './snapshot.js'
+
+describe('Snapshot', () => {
+  it('Snapshot.diff: reports changed and deleted top-level keys, not untouched ones', () => {
+    const snap = new Snapshot()
+    const data = snap.open({ a: '1', b: '{"x":1}', c: '"keep"', _c: '5' }, createCodec(undefined), 'id')
+    expect(data).toEqual({ a: 1, b: { x: 1 }, c: 'keep' })
+    expect(snap.meta).toEqual({ _c: '5' })
+    const changes = snap.diff({ a: 2, b: { x: 1 }, d: null })
+    expect([...changes]).toEqual([
+      ['a', '2'],
+      ['d', 'null'],
+    ])
+    expect(changes.deleted).toEqual(['c'])
+    snap.remember(changes, { _u: 'user' })
+    expect(snap.diff({ a: 2, b: { x: 1 }, d: null }).size).toBe(0)
+    expect(snap.meta).toEqual({ _c: '5', _u: 'user' })
+  })
+
+  it('Snapshot.open: corrupt JSON or a value that does not decrypt leaves the snapshot untouched', () => {
+    const snap = new Snapshot()
+    snap.open({ a: '1' }, createCodec(undefined), 'id')
+    expect(snap.open({ a: '{oops' }, createCodec(undefined), 'id')).toBeUndefined()
+    expect(snap.open({ a: 'not-a-ciphertext' }, createCodec([Buffer.alloc(32, 1)]), 'id')).toBeUndefined()
+    expect(snap.diff({ a: 1 }).size).toBe(0)
+  })
+
+  it('Snapshot.open: a value sealed with an older key is marked for rewriting with the newest', () => {
+    const older = createCodec([Buffer.alloc(32, 2)])
+    const sealed = encode(new Snapshot().diff({ a: 1 }), older, 'id')
+    const rotated = createCodec([Buffer.alloc(32, 3), Buffer.alloc(32, 2)])
+    const snap = new Snapshot()
+    expect(snap.open(sealed, rotated, 'id')).toEqual({ a: 1 })
+    expect([...snap.diff({ a: 1 })]).toEqual([['a', '1']])
+  })
+})

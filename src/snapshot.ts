@@ -1,0 +1,73 @@
+/** What the store last held for a session (each field's JSON, the metadata): the base of change detection. */
+import type { Codec } from './codec.js'
+import { isMeta, type StoredFields } from './store/types.js'
+
+/** Top-level keys whose JSON differs from the snapshot, and the keys that are gone. */
+export type Changes = Map<string, string> & { deleted: string[] }
+
+/** The store's view of one session, as this request last saw or wrote it. */
+export class Snapshot {
+  /** JSON of each data field. */
+  json = new Map<string, string>()
+  /** Metadata fields (`_c`, `_u`, ...). */
+  meta: StoredFields = {}
+
+  /**
+   * Opens stored fields into session data and takes them as the snapshot. Returns undefined when
+   * a field cannot be opened or parsed (corrupt or tampered data), leaving the snapshot as it was.
+   */
+  open(fields: StoredFields, codec: Codec, id: string): Record<string, unknown> | undefined {
+    const data: Record<string, unknown> = {}
+    const json = new Map<string, string>()
+    const meta: StoredFields = {}
+    try {
+      for (const field in fields) {
+        const value = fields[field] as string
+        if (isMeta(field)) {
+          meta[field] = value
+          continue
+        }
+        const opened = codec.decode(id, field, value)
+        if (opened === undefined) return undefined
+        data[field] = JSON.parse(opened.json)
+        // Opened with an older key: a snapshot that never matches gets it rewritten with the newest.
+        json.set(field, opened.stale ? '' : opened.json)
+      }
+    } catch {
+      return undefined
+    }
+    this.json = json
+    this.meta = meta
+    return data
+  }
+
+  /** What `data` changes against the snapshot. */
+  diff(data: Record<string, unknown>): Changes {
+    const changes = new Map<string, string>() as Changes
+    changes.deleted = []
+    for (const key in data) {
+      const json = JSON.stringify(data[key])
+      if (json !== undefined && this.json.get(key) !== json) changes.set(key, json)
+      if (json === undefined && this.json.has(key)) changes.deleted.push(key)
+    }
+    for (const key of this.json.keys()) if (!(key in data)) changes.deleted.push(key)
+    return changes
+  }
+
+  /** Takes a successful write into the snapshot: the changes and the metadata written with them. */
+  remember(changes: Changes, set: StoredFields): void {
+    for (const [key, json] of changes) this.json.set(key, json)
+    for (const key of changes.deleted) {
+      this.json.delete(key)
+      if (isMeta(key)) delete this.meta[key]
+    }
+    for (const key in set) if (isMeta(key)) this.meta[key] = set[key] as string
+  }
+}
+
+/** The stored form of the changed values of session `id`. */
+export function encode(changes: Changes, codec: Codec, id: string): StoredFields {
+  const set: StoredFields = {}
+  for (const [key, json] of changes) set[key] = codec.encode(id, key, json)
+  return set
+}
