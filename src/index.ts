@@ -1,7 +1,6 @@
 /** koa-session-redis3: server-side sessions for Koa, stored in Redis. */
 import { session } from './middleware.js'
 
-export type { Codec } from './codec.js'
 export type { SessionErrorCode } from './errors.js'
 export { SessionError } from './errors.js'
 export type { SessionObject } from './middleware.js'
