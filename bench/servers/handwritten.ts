@@ -4,11 +4,10 @@
  * change tracking beyond "was anything set", no TTL slide on reads: the least a Redis session can cost.
  */
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:http'
 import { Redis } from 'ioredis'
 import Koa, { type Context } from 'koa'
-import { act, isRollingPath, MAX_AGE_MS, parseRoute } from '../lib/scenarios.js'
-import { attach, listen, serverEnv } from './harness.js'
+import { act, MAX_AGE_MS, parseRoute } from '../lib/scenarios.js'
+import { serveKoa, serverEnv } from './harness.js'
 
 const { port, redisPort } = serverEnv()
 const redis = new Redis({ host: '127.0.0.1', port: redisPort })
@@ -54,11 +53,4 @@ function makeApp(rolling: boolean): Koa {
   return app
 }
 
-const plain = makeApp(false).callback()
-const rolling = makeApp(true).callback()
-const server = createServer((req, res) => (isRollingPath(req.url) ? rolling : plain)(req, res))
-await listen(server, port)
-attach(server, async () => {
-  server.close()
-  await redis.quit()
-})
+await serveKoa(makeApp, port, () => redis.quit())

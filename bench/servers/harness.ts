@@ -3,8 +3,10 @@
  * orchestrator's IPC questions (CPU time, memory, requests served) so the numbers come from inside the server.
  */
 import { writeFileSync } from 'node:fs'
-import type { Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import { Session } from 'node:inspector/promises'
+import type Koa from 'koa'
+import { isRollingPath } from '../lib/scenarios.js'
 
 /** Environment every server gets from `bench/run.ts` or `bench/soak.ts`. */
 export interface ServerEnv {
@@ -113,5 +115,20 @@ export function listen(server: Server, port: number): Promise<void> {
       server.off('error', reject)
       resolve()
     })
+  })
+}
+
+/**
+ * Serves a Koa variant: `/rolling` paths from the app made with `rolling` on, the rest from the
+ * other, on one port; `close` releases the variant's Redis connection at shutdown.
+ */
+export async function serveKoa(make: (rolling: boolean) => Koa, port: number, close: () => Promise<unknown>) {
+  const plain = make(false).callback()
+  const rolling = make(true).callback()
+  const server = createServer((req, res) => (isRollingPath(req.url) ? rolling : plain)(req, res))
+  await listen(server, port)
+  attach(server, async () => {
+    server.close()
+    await close()
   })
 }

@@ -1,13 +1,8 @@
-/**
- * koa-generic-session 2 with koa-redis 4. Run with `defer: true`, its lazy mode (the session is loaded
- * when `await ctx.session` is first evaluated), the counterpart of our `lazy: true`.
- */
-import { createServer } from 'node:http'
 import Koa from 'koa'
 import session from 'koa-generic-session'
 import redisStore from 'koa-redis'
-import { access, act, isRollingPath, MAX_AGE_MS, parseRoute, SECRET } from '../lib/scenarios.js'
-import { attach, listen, serverEnv } from './harness.js'
+import { access, act, MAX_AGE_MS, parseRoute, SECRET } from '../lib/scenarios.js'
+import { serveKoa, serverEnv } from './harness.js'
 
 const { port, redisPort } = serverEnv()
 const store = redisStore({ host: '127.0.0.1', port: redisPort })
@@ -35,11 +30,4 @@ function makeApp(rolling: boolean): Koa {
   return app
 }
 
-const plain = makeApp(false).callback()
-const rolling = makeApp(true).callback()
-const server = createServer((req, res) => (isRollingPath(req.url) ? rolling : plain)(req, res))
-await listen(server, port)
-attach(server, async () => {
-  server.close()
-  await store.client.quit()
-})
+await serveKoa(makeApp, port, () => store.client.quit())

@@ -1,10 +1,8 @@
-/** koa-session 7 with koa-redis 4 as its external store (the combination most Koa apps run). */
-import { createServer } from 'node:http'
 import Koa from 'koa'
 import redisStore from 'koa-redis'
 import createSession from 'koa-session'
-import { access, act, isRollingPath, MAX_AGE_MS, parseRoute, SECRET } from '../lib/scenarios.js'
-import { attach, listen, serverEnv } from './harness.js'
+import { access, act, MAX_AGE_MS, parseRoute, SECRET } from '../lib/scenarios.js'
+import { serveKoa, serverEnv } from './harness.js'
 
 const { port, redisPort } = serverEnv()
 const store = redisStore({ host: '127.0.0.1', port: redisPort })
@@ -24,11 +22,4 @@ function makeApp(rolling: boolean): Koa {
   return app
 }
 
-const plain = makeApp(false).callback()
-const rolling = makeApp(true).callback()
-const server = createServer((req, res) => (isRollingPath(req.url) ? rolling : plain)(req, res))
-await listen(server, port)
-attach(server, async () => {
-  server.close()
-  await store.client.quit()
-})
+await serveKoa(makeApp, port, () => store.client.quit())
