@@ -112,9 +112,7 @@ export class RequestSession implements SessionOwner {
     if (value === null) {
       if (this.#stored) this.#remove = this.#id
       this.#session = null
-      this.#stored = false
-      this.#id = undefined
-      this.#snapshot.json.clear()
+      this.#detach(undefined)
       // A session created after this in the same request is a new one: its lifetime starts now.
       this.#snapshot.meta = {}
       return
@@ -123,9 +121,8 @@ export class RequestSession implements SessionOwner {
       throw new TypeError('koa-session-redis3: ctx.session can only be set to null or an object')
     }
     const session = this.get() ?? new Session(this)
-    for (const key of Object.keys(session)) delete session[key]
+    clear(session)
     Object.assign(session, value)
-    if (this.#session === null) this.isNew = true
     this.#session = session
   }
 
@@ -172,13 +169,9 @@ export class RequestSession implements SessionOwner {
       if (this.#remove !== undefined) await this.#removeNow()
       const session = this.get() ?? new Session(this)
       if (this.#stored && !(await this.#store.remove(this.#id as string))) this.#keepOnlyChanges(session)
-      if (!this.#o.regenerateKeepsData) for (const key of Object.keys(session)) delete session[key]
+      if (!this.#o.regenerateKeepsData) clear(session)
       this.#session = session
-      this.#stored = false
-      this.#id = undefined
-      this.#next = undefined
-      this.#snapshot.json.clear()
-      this.isNew = true
+      this.#detach(undefined)
     })
     this.#chain = run.catch(() => undefined)
     return run
@@ -202,11 +195,7 @@ export class RequestSession implements SessionOwner {
         this.#keepOnlyChanges(session)
         data = session.toJSON()
       }
-      this.#stored = false
-      this.#id = this.#next
-      this.#next = undefined
-      this.#snapshot.json.clear()
-      this.isNew = true
+      this.#detach(this.#next)
     }
     const now = Date.now()
     if (!this.#stored) {
@@ -302,6 +291,15 @@ export class RequestSession implements SessionOwner {
     this.#send(id)
   }
 
+  /** The session leaves its stored id: from here it is a new session, under `id` (drawn later if undefined). */
+  #detach(id: string | undefined): void {
+    this.#stored = false
+    this.#id = id
+    this.#next = undefined
+    this.#snapshot.json.clear()
+    this.isNew = true
+  }
+
   /** Of a session another request destroyed, keeps only what this request changed. */
   #keepOnlyChanges(session: Session): void {
     const changes = this.#snapshot.diff(session.toJSON())
@@ -375,4 +373,8 @@ export class RequestSession implements SessionOwner {
 function parseMaxAge(value: string | undefined): number | 'session' | undefined {
   if (value === undefined) return undefined
   return value === 'session' ? 'session' : Number(value)
+}
+
+function clear(session: Session): void {
+  for (const key of Object.keys(session)) delete session[key]
 }

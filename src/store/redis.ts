@@ -255,7 +255,7 @@ function createClient(o: RedisStoreOptions, timeout: number): Redis | Cluster {
   const client = o.cluster
     ? new Cluster(o.cluster, { redisOptions: options, enableAutoPipelining: true })
     : o.sentinels
-      ? new Redis({ ...options, sentinels: o.sentinels, name: o.name ?? 'mymaster' })
+      ? new Redis({ ...options, sentinels: o.sentinels, name: o.name as string })
       : o.url === undefined
         ? new Redis(options)
         : new Redis(o.url, options)
