@@ -171,6 +171,12 @@ describe('RedisStore (standalone): NOSCRIPT', () => {
 describe('RedisStore (standalone): options and client ownership', () => {
   const now = () => ({ now: Date.now(), ttl: 10_000, absoluteTimeout: 0 })
 
+  it('RedisStore: refuses a client with an ioredis keyPrefix (index keys are built from keySchema)', async () => {
+    const client = new Redis({ port, keyPrefix: 'app:', lazyConnect: true })
+    expect(() => new RedisStore({ client })).toThrow(/`store.client` must not use ioredis `keyPrefix`/)
+    client.disconnect()
+  })
+
   it('RedisStore.close: quits the client it created from { url }', async () => {
     const keySchema = schema('url')
     const store = new RedisStore({ url, keySchema })
