@@ -90,6 +90,7 @@ describe('session: counting and destroying', () => {
     const out = await agent.get('/logout')
     expect(out.text).toBe('null')
     expect(out.headers['set-cookie']?.[0]).toMatch(/^koa\.sess=;.*expires=Thu, 01 Jan 1970/)
+    expect(out.headers['set-cookie']?.[1]).toMatch(/^koa\.sess\.sig=;.*expires=Thu, 01 Jan 1970/)
     expect(await store.count()).toBe(0)
     expect((await agent.get('/')).body).toEqual({ views: 1, isNew: true })
   })
@@ -146,6 +147,11 @@ describe('session: cookie options', () => {
     expect(line).not.toMatch(/secure/)
     const expires = Date.parse(/expires=([^;]+)/.exec(line)?.[1] ?? '')
     expect(Math.abs(expires - Date.now() - 86_400_000)).toBeLessThan(5_000)
+    // The signature cookie, set by us rather than by Koa, has the same attributes.
+    const sig = (res.headers['set-cookie'] as unknown as string[])[1] as string
+    const attrs = (cookie: string) => cookie.replace(/^[^;]*/, '').replace(/expires=[^;]*/, '')
+    expect(attrs(sig)).toBe(attrs(line))
+    expect(sig).toMatch(/^koa\.sess\.sig=[A-Za-z0-9_-]{27};/)
   })
 
   it('session: top-level and `cookie` options are honoured, `cookie` winning', async () => {

@@ -58,20 +58,21 @@ export interface Connection {
 /** Wraps a client; `timeout` bounds every call (ms), whatever the client's own retry policy. */
 export function connect(client: RedisClient, timeout: number): Connection {
   const node = isNodeRedis(client)
-  const evalsha = node
-    ? (s: Script, keys: string[], args: string[]) => client.evalSha(s.sha, { keys, arguments: args })
-    : (s: Script, keys: string[], args: string[]) => client.evalsha(s.sha, keys.length, ...keys, ...args)
-  const evalSource = node
-    ? (s: Script, keys: string[], args: string[]) => client.eval(s.source, { keys, arguments: args })
-    : (s: Script, keys: string[], args: string[]) => client.eval(s.source, keys.length, ...keys, ...args)
+  // node-redis takes strings only; ioredis turns numbers into strings as it writes the command.
+  type Call = (s: Script, keys: string[], args: (string | number)[]) => Promise<unknown>
+  const evalsha: Call = node
+    ? (s, keys, args) => client.evalSha(s.sha, { keys, arguments: args.map(String) })
+    : (s, keys, args) => client.evalsha(s.sha, keys.length, ...keys, ...args)
+  const evalSource: Call = node
+    ? (s, keys, args) => client.eval(s.source, { keys, arguments: args.map(String) })
+    : (s, keys, args) => client.eval(s.source, keys.length, ...keys, ...args)
 
   return {
     async run(script, keys, args) {
-      const strings = args.map(String)
       return bounded(
-        evalsha(script, keys, strings).catch((err: unknown) => {
+        evalsha(script, keys, args).catch((err: unknown) => {
           if (err instanceof Error && err.message.startsWith('NOSCRIPT'))
-            return evalSource(script, keys, strings)
+            return evalSource(script, keys, args)
           throw err
         }),
         timeout,

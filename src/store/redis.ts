@@ -242,7 +242,6 @@ function createClient(o: RedisStoreOptions, timeout: number): Redis | Cluster {
   const options: RedisOptions = {
     // Fail a command after one reconnect attempt instead of ioredis's 20; our own bound is `timeout`.
     maxRetriesPerRequest: 1,
-    enableAutoPipelining: true,
     ...(o.host === undefined ? {} : { host: o.host }),
     ...(o.port === undefined ? {} : { port: o.port }),
     ...(o.db === undefined ? {} : { db: o.db }),
@@ -253,7 +252,7 @@ function createClient(o: RedisStoreOptions, timeout: number): Redis | Cluster {
     ...o.options,
   }
   const client = o.cluster
-    ? new Cluster(o.cluster, { redisOptions: options, enableAutoPipelining: true })
+    ? new Cluster(o.cluster, { redisOptions: options })
     : o.sentinels
       ? new Redis({ ...options, sentinels: o.sentinels, name: o.name as string })
       : o.url === undefined

@@ -17,24 +17,25 @@ export function cookieTransport(key: string, options: CookieOptions): Transport 
       const digest = ctx.cookies.get(sigName)
       const at = digest ? verify(ctx, `${key}=${value}`, digest) : -1
       if (at < 0) return null
-      if (at > 0)
-        ctx.cookies.set(sigName, sign(ctx, `${key}=${value}`), {
-          ...base,
-          signed: false,
-          secure: base.secure ?? ctx.secure,
-        })
+      if (at > 0) ctx.cookies.set(sigName, sign(ctx, `${key}=${value}`), attributes(ctx, base, {}))
       return value
     },
     write(ctx, id, maxAge) {
-      ctx.cookies.set(key, id, attributes(ctx, base, maxAge === 'session' ? {} : { maxAge }))
+      const options = attributes(ctx, base, maxAge === 'session' ? {} : { maxAge })
+      ctx.cookies.set(key, id, options)
+      // The signature cookie Koa would add, from `sign`, which knows the ids it signed or checked before.
+      if (signed) ctx.cookies.set(sigName, sign(ctx, `${key}=${id}`), options)
     },
     clear(ctx) {
-      ctx.cookies.set(key, '', attributes(ctx, base, { expires: new Date(0), maxAge: 0 }))
+      const options = attributes(ctx, base, { expires: new Date(0), maxAge: 0 })
+      ctx.cookies.set(key, '', options)
+      if (signed) ctx.cookies.set(sigName, '', options)
     },
   }
 }
 
 function attributes(ctx: Context, base: CookieOptions, extra: object) {
   // `secure` left undefined follows the request: https, or a trusted proxy's X-Forwarded-Proto.
-  return { ...base, secure: base.secure ?? ctx.secure, ...extra }
+  // `signed: false`: the signature cookie is set here, not by Koa.
+  return { ...base, secure: base.secure ?? ctx.secure, ...extra, signed: false }
 }

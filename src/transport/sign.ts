@@ -7,9 +7,23 @@ interface Keygrip {
   index(data: string, digest: string): number
 }
 
+// A session id comes back on every request with the same signature, and an HMAC was the largest cost of
+// reading a session. The signatures this process made or accepted with the newest key are kept, so a
+// returning id costs a lookup and a constant-time compare. An entry counts only while that key is still
+// the newest; the map is bounded and forgets its oldest entries first. Only ids whose signature was
+// made or checked here get in, so a client cannot add an entry it could not forge anyway.
+const MAX_KNOWN = 10_000
+const known = new Map<string, { key: unknown; digest: string }>()
+
 /** Signs `data` with the newest of `app.keys`, exactly as Keygrip does for Koa's signed cookies. */
 export function sign(ctx: Context, data: string): string {
-  return keygrip(ctx).sign(data)
+  const keys = ctx.app.keys as unknown
+  if (!Array.isArray(keys)) return keygrip(ctx).sign(data)
+  const hit = known.get(data)
+  if (hit !== undefined && hit.key === keys[0]) return hit.digest
+  const digest = hmac(keys[0], data)
+  remember(data, keys[0], digest)
+  return digest
 }
 
 /**
@@ -20,19 +34,35 @@ export function sign(ctx: Context, data: string): string {
 export function verify(ctx: Context, data: string, digest: string): number {
   const keys = ctx.app.keys as unknown
   if (!Array.isArray(keys)) return keygrip(ctx).index(data, digest)
-  const given = Buffer.from(digest)
+  const hit = known.get(data)
+  if (hit !== undefined && hit.key === keys[0] && same(hit.digest, digest)) return 0
   for (let i = 0; i < keys.length; i++) {
-    const expected = Buffer.from(
-      createHmac('sha1', keys[i] as string)
-        .update(data)
-        .digest('base64url'),
-    )
-    if (expected.length === given.length && timingSafeEqual(expected, given)) return i
+    const expected = hmac(keys[i], data)
+    if (!same(expected, digest)) continue
+    if (i === 0) remember(data, keys[0], expected)
+    return i
   }
   return -1
 }
 
+function hmac(key: unknown, data: string): string {
+  return createHmac('sha1', key as string)
+    .update(data)
+    .digest('base64url')
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+function remember(data: string, key: unknown, digest: string): void {
+  if (known.size >= MAX_KNOWN) known.delete(known.keys().next().value as string)
+  known.set(data, { key, digest })
+}
+
 function keygrip(ctx: Context): Keygrip {
-  // Koa's Cookies wraps `app.keys` in a Keygrip instance: reuse it for signing.
+  // Koa's Cookies wraps `app.keys` in a Keygrip instance, when `app.keys` is not a plain array.
   return (ctx.cookies as unknown as { keys: Keygrip }).keys
 }
