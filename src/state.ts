@@ -9,6 +9,8 @@ import { encode, Snapshot } from './snapshot.js'
 import { META, type RequestStore, type StoredFields } from './store/types.js'
 import type { Transport } from './transport/types.js'
 
+const DONE = Promise.resolve()
+
 /** The state behind `ctx.session` for one request. */
 export class RequestSession implements SessionOwner {
   /** The well-formed, correctly signed id the request carried, if any. */
@@ -33,7 +35,8 @@ export class RequestSession implements SessionOwner {
   #maxAgeChanged = false
   /** An id to delete at commit (the session was replaced by `ctx.session = null`). */
   #remove: string | undefined
-  #chain: Promise<void> = Promise.resolve()
+  /** The commits and regenerations of this request, in call order; undefined until the first. */
+  #chain: Promise<void> | undefined
   /** The transport the id came in on: answers go back on it alone, so a cookie client's id is not also put in a header. */
   #via: Transport | undefined
   /** A write was refused: another request destroyed the session; this one writes nothing more. */
@@ -158,14 +161,18 @@ export class RequestSession implements SessionOwner {
 
   /** Saves what changed; one commit at a time, in call order. */
   commit(force: boolean): Promise<void> {
-    const run = this.#chain.then(() => this.#commit(force)).catch((err: unknown) => this.#failOpen(err))
+    // Most requests never touch the session: nothing to save, and no promises to chain for it.
+    if (this.#session === undefined && this.#chain === undefined) return DONE
+    const run = (this.#chain ?? DONE)
+      .then(() => this.#commit(force))
+      .catch((err: unknown) => this.#failOpen(err))
     this.#chain = run.catch(() => undefined)
     return run
   }
 
   /** A new id; the old one is deleted from the store at once, so no later request can use it. */
   regenerate(): Promise<void> {
-    const run = this.#chain.then(async () => {
+    const run = (this.#chain ?? DONE).then(async () => {
       if (this.#remove !== undefined) await this.#removeNow()
       const session = this.get() ?? new Session(this)
       if (this.#stored && !(await this.#store.remove(this.#id as string))) this.#keepOnlyChanges(session)

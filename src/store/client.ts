@@ -68,7 +68,7 @@ export function connect(client: RedisClient, timeout: number): Connection {
     : (s, keys, args) => client.eval(s.source, keys.length, ...keys, ...args)
 
   return {
-    async run(script, keys, args) {
+    run(script, keys, args) {
       return bounded(
         evalsha(script, keys, args).catch((err: unknown) => {
           if (err instanceof Error && err.message.startsWith('NOSCRIPT'))
