@@ -205,8 +205,16 @@ describe('session: cookie options', () => {
     app.keys = ['key-two', 'key-one']
     const second = await request(app.callback()).get('/').set('Cookie', cookieHeader(first))
     expect(second.body.views).toBe(2)
-    // Signed with an older key: Koa re-signs with the newest.
-    expect(cookiesOf(second)['koa.sess.sig']).toBeTruthy()
+    // Signed with an older key: re-signed with the newest, and kept as long as the id cookie (Koa's
+    // own re-sign sets no maxAge, so the signature would end with the browser session).
+    const lines = second.headers['set-cookie'] as unknown as string[]
+    const sig = lines.find((l) => l.startsWith('koa.sess.sig=')) as string
+    expect(sig).not.toContain(cookiesOf(first)['koa.sess.sig'] as string)
+    expect(Date.parse(/expires=([^;]+)/.exec(sig)?.[1] ?? '') - Date.now()).toBeGreaterThan(86_000_000)
+    expect(cookiesOf(second)['koa.sess']).toBe(cookiesOf(first)['koa.sess'])
+    app.keys = ['key-two']
+    const third = await request(app.callback()).get('/').set('Cookie', cookieHeader(second))
+    expect(third.body.views).toBe(3)
   })
 
   it('session: the seed key koa:sess still works when set explicitly', async () => {

@@ -39,6 +39,8 @@ export class RequestSession implements SessionOwner {
   #chain: Promise<void> | undefined
   /** The transport the id came in on: answers go back on it alone, so a cookie client's id is not also put in a header. */
   #via: Transport | undefined
+  /** The incoming id was signed with an older key: the saved session sends it again, newly signed. */
+  #resign = false
   /** A write was refused: another request destroyed the session; this one writes nothing more. */
   #dead = false
   /** The id a login in this request will move the session to (drawn early when ctx.sessionId asks). */
@@ -58,9 +60,10 @@ export class RequestSession implements SessionOwner {
     for (const transport of o.transports) {
       const value = transport.read(this.#ctx)
       if (value === undefined) continue
-      if (value !== null && isWellFormedId(value, o.prefix, o.genid !== undefined)) {
-        this.incoming = value
+      if (value !== null && isWellFormedId(value.id, o.prefix, o.genid !== undefined)) {
+        this.incoming = value.id
         this.#via = transport
+        this.#resign = value.stale
         return
       }
       this.#emit('session:invalid', { reason: value === null ? 'bad signature' : 'malformed id' })
@@ -248,8 +251,9 @@ export class RequestSession implements SessionOwner {
       }
       this.#snapshot.remember(changes, set)
     }
-    if (o.rolling || renew || this.#maxAgeChanged) this.#send(this.#id as string)
+    if (o.rolling || renew || this.#maxAgeChanged || this.#resign) this.#send(this.#id as string)
     this.#maxAgeChanged = false
+    this.#resign = false
   }
 
   async #create(data: Record<string, unknown>, now: number): Promise<void> {

@@ -12,13 +12,14 @@ export function cookieTransport(key: string, options: CookieOptions): Transport 
   return {
     read(ctx) {
       const value = ctx.cookies.get(key)
-      if (!value || !signed) return value || undefined
-      // The same check as `ctx.cookies.get(key, { signed: true })`, with a cheaper comparison.
+      if (!value) return undefined
+      if (!signed) return { id: value, stale: false }
+      // The same check as `ctx.cookies.get(key, { signed: true })`, with a cheaper comparison. Unlike
+      // Koa, an older key's signature is not replaced here but when the session is saved, with the
+      // cookie's full attributes (Koa's replacement has no maxAge, so it ends with the browser session).
       const digest = ctx.cookies.get(sigName)
       const at = digest ? verify(ctx, `${key}=${value}`, digest) : -1
-      if (at < 0) return null
-      if (at > 0) ctx.cookies.set(sigName, sign(ctx, `${key}=${value}`), attributes(ctx, base, {}))
-      return value
+      return at < 0 ? null : { id: value, stale: at > 0 }
     },
     write(ctx, id, maxAge) {
       const options = attributes(ctx, base, maxAge === 'session' ? {} : { maxAge })

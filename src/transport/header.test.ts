@@ -110,4 +110,28 @@ describe('header transport', () => {
     expect(res.headers['access-control-allow-origin']).toBe('http://spa.test')
     expect(res.headers['access-control-expose-headers']).toBe('x-request-id, x-session-id')
   })
+
+  it('header: a re-signed id stays exposed when @koa/cors is mounted after the session', async () => {
+    const app = new Koa()
+    app.keys = ['key-one']
+    app.use(session({ store: new MemoryStore(), header: 'x-session-id', cookie: false }, app))
+    app.use(cors({ origin: 'http://spa.test', exposeHeaders: ['x-request-id'] }))
+    app.use(counter)
+    const first = await request(app.callback()).get('/').set('Origin', 'http://spa.test')
+    const old = first.headers['x-session-id'] as string
+    app.keys = ['key-new', 'key-one']
+    const second = await request(app.callback())
+      .get('/')
+      .set('Origin', 'http://spa.test')
+      .set('x-session-id', old)
+    expect(second.body.views).toBe(2)
+    const resigned = second.headers['x-session-id'] as string
+    expect(resigned.split('.')[0]).toBe(old.split('.')[0])
+    expect(resigned).not.toBe(old)
+    // The browser hands this value to the SPA only if it is listed here, after cors has set its own list.
+    expect(second.headers['access-control-expose-headers']).toBe('x-request-id, x-session-id')
+    app.keys = ['key-new']
+    expect((await request(app.callback()).get('/').set('x-session-id', resigned)).body.views).toBe(3)
+    expect((await request(app.callback()).get('/').set('x-session-id', old)).body.views).toBe(1)
+  })
 })

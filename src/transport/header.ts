@@ -19,15 +19,14 @@ export function headerTransport(name: string, signed: boolean): Transport {
       const value = ctx.get(lower)
       if (value === '') return undefined
       if (value.length > MAX_LENGTH) return null
-      if (!signed) return value
+      if (!signed) return { id: value, stale: false }
       const dot = value.lastIndexOf('.')
       if (dot <= 0) return null
       const id = value.slice(0, dot)
       const at = verify(ctx, `${lower}=${id}`, value.slice(dot + 1))
-      if (at < 0) return null
-      // Signed with an older key: answer with the newest signature, as Koa does for cookies.
-      if (at > 0) send(ctx, name, encode(ctx, id))
-      return id
+      // Signed with an older key: the newest signature goes back when the session is saved, after the
+      // app (and a @koa/cors mounted later) has set its own Access-Control-Expose-Headers.
+      return at < 0 ? null : { id, stale: at > 0 }
     },
     write: (ctx, id) => send(ctx, name, encode(ctx, id)),
     clear: (ctx) => send(ctx, name, ''),
