@@ -1,7 +1,7 @@
 /** The cookie carrier, on Koa's own `ctx.cookies` (Keygrip signatures with `app.keys`, so keys rotate). */
 import type { Context } from 'koa'
 import type { CookieOptions } from '../options.js'
-import { sign, verify } from './sign.js'
+import { signer } from './sign.js'
 import type { Transport } from './types.js'
 
 /** Carries the id in cookie `key` with the given attributes. */
@@ -9,6 +9,7 @@ export function cookieTransport(key: string, options: CookieOptions): Transport 
   const base = Object.freeze({ ...options })
   const signed = base.signed !== false
   const sigName = `${key}.sig`
+  const signature = signer(key)
   return {
     read(ctx) {
       const value = ctx.cookies.get(key)
@@ -18,14 +19,14 @@ export function cookieTransport(key: string, options: CookieOptions): Transport 
       // Koa, an older key's signature is not replaced here but when the session is saved, with the
       // cookie's full attributes (Koa's replacement has no maxAge, so it ends with the browser session).
       const digest = ctx.cookies.get(sigName)
-      const at = digest ? verify(ctx, `${key}=${value}`, digest) : -1
+      const at = digest ? signature.verify(ctx, value, digest) : -1
       return at < 0 ? null : { id: value, stale: at > 0 }
     },
     write(ctx, id, maxAge) {
       const options = attributes(ctx, base, maxAge === 'session' ? {} : { maxAge })
       ctx.cookies.set(key, id, options)
-      // The signature cookie Koa would add, from `sign`, which knows the ids it signed or checked before.
-      if (signed) ctx.cookies.set(sigName, sign(ctx, `${key}=${id}`), options)
+      // The signature cookie Koa would add, from a signer that knows the ids it signed or checked before.
+      if (signed) ctx.cookies.set(sigName, signature.sign(ctx, id), options)
     },
     clear(ctx) {
       const options = attributes(ctx, base, { expires: new Date(0), maxAge: 0 })

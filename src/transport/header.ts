@@ -1,6 +1,6 @@
 /** The header carrier for front ends on another origin: the id, signed with `app.keys`, in a request/response header. */
 import type { Context } from 'koa'
-import { sign, verify } from './sign.js'
+import { signer } from './sign.js'
 import type { Transport } from './types.js'
 
 // Anything longer than an id plus a signature is not worth verifying.
@@ -13,7 +13,8 @@ const MAX_LENGTH = 512
  */
 export function headerTransport(name: string, signed: boolean): Transport {
   const lower = name.toLowerCase()
-  const encode = (ctx: Context, id: string) => (signed ? `${id}.${sign(ctx, `${lower}=${id}`)}` : id)
+  const signature = signer(lower)
+  const encode = (ctx: Context, id: string) => (signed ? `${id}.${signature.sign(ctx, id)}` : id)
   return {
     read(ctx) {
       const value = ctx.get(lower)
@@ -23,7 +24,7 @@ export function headerTransport(name: string, signed: boolean): Transport {
       const dot = value.lastIndexOf('.')
       if (dot <= 0) return null
       const id = value.slice(0, dot)
-      const at = verify(ctx, `${lower}=${id}`, value.slice(dot + 1))
+      const at = signature.verify(ctx, id, value.slice(dot + 1))
       // Signed with an older key: the newest signature goes back when the session is saved, after the
       // app (and a @koa/cors mounted later) has set its own Access-Control-Expose-Headers.
       return at < 0 ? null : { id, stale: at > 0 }

@@ -7,47 +7,77 @@ interface Keygrip {
   index(data: string, digest: string): number
 }
 
-// A session id comes back on every request with the same signature, and an HMAC was the largest cost of
-// reading a session. The signatures this process made or accepted with the newest key are kept, so a
-// returning id costs a lookup and a constant-time compare. An entry counts only while that key is still
-// the newest. Only ids whose signature was made or checked here get in, so a client cannot add an
-// entry it could not forge anyway.
-// Bounded by two generations of 5000: when the recent one is full it becomes the older one and the
-// previous older one is dropped whole; a hit in the older one moves back to the recent one. (Evicting
-// one entry at a time from the front of a Map costs microseconds: V8 scans the holes deletions leave.)
-const GENERATION = 5_000
-type Known = Map<string, { key: unknown; digest: string }>
-let recent: Known = new Map()
-let older: Known = new Map()
-
-/** Signs `data` with the newest of `app.keys`, exactly as Keygrip does for Koa's signed cookies. */
-export function sign(ctx: Context, data: string): string {
-  const keys = ctx.app.keys as unknown
-  if (!Array.isArray(keys)) return keygrip(ctx).sign(data)
-  const hit = lookup(data)
-  if (hit !== undefined && hit.key === keys[0]) return hit.digest
-  const digest = hmac(keys[0], data)
-  remember(data, keys[0], digest)
-  return digest
+/** Signs and checks the ids carried under one cookie or header name. */
+export interface Signer {
+  /** The signature of `name=id` with the newest of `app.keys`, exactly as Keygrip makes it. */
+  sign(ctx: Context, id: string): string
+  /** The index in `app.keys` of the key that signed `name=id` as `digest`, or -1. */
+  verify(ctx: Context, id: string, digest: string): number
 }
 
+interface Known {
+  /** The key that made `digest`: the entry counts only while it is still `app.keys[0]`. */
+  readonly key: unknown
+  readonly digest: string
+}
+
+// Two generations of this many ids: when the recent one is full it becomes the older one and the
+// previous older one is dropped whole; a hit in the older one moves back. (Evicting one entry at a time
+// from the front of a Map costs microseconds: V8 scans the holes that deletions leave.)
+const GENERATION = 5_000
+
 /**
- * The index in `app.keys` of the key that made `digest`, or -1. Keygrip's own `index` compares
- * through tsscmp, which draws random bytes and computes two extra HMACs per key on every request;
- * a constant-time comparison of equal-length buffers is as safe and much cheaper.
+ * A signer for `name`. An id comes back on every request with the same signature, and its HMAC was the
+ * largest cost of reading a session in our code, so the signer remembers the signatures it made or
+ * accepted with the newest key: a returning id costs a lookup and a constant-time compare. Only ids
+ * whose signature was made or checked here get in, so a client cannot add an entry it could not forge.
  */
-export function verify(ctx: Context, data: string, digest: string): number {
-  const keys = ctx.app.keys as unknown
-  if (!Array.isArray(keys)) return keygrip(ctx).index(data, digest)
-  const hit = lookup(data)
-  if (hit !== undefined && hit.key === keys[0] && same(hit.digest, digest)) return 0
-  for (let i = 0; i < keys.length; i++) {
-    const expected = hmac(keys[i], data)
-    if (!same(expected, digest)) continue
-    if (i === 0) remember(data, keys[0], expected)
-    return i
+export function signer(name: string): Signer {
+  let recent = new Map<string, Known>()
+  let older = new Map<string, Known>()
+
+  const remember = (id: string, key: unknown, digest: string): void => {
+    if (recent.size >= GENERATION) {
+      older = recent
+      recent = new Map()
+    }
+    recent.set(id, { key, digest })
   }
-  return -1
+  const lookup = (id: string): Known | undefined => {
+    const hit = recent.get(id)
+    if (hit !== undefined) return hit
+    const old = older.get(id)
+    if (old !== undefined) remember(id, old.key, old.digest)
+    return old
+  }
+
+  return {
+    sign(ctx, id) {
+      const keys = ctx.app.keys as unknown
+      if (!Array.isArray(keys)) return keygrip(ctx).sign(`${name}=${id}`)
+      const hit = lookup(id)
+      if (hit !== undefined && hit.key === keys[0]) return hit.digest
+      const digest = hmac(keys[0], `${name}=${id}`)
+      remember(id, keys[0], digest)
+      return digest
+    },
+    // Keygrip's own `index` compares through tsscmp, which draws random bytes and computes two extra
+    // HMACs per key on every request; a constant-time comparison of the strings' bytes is as safe.
+    verify(ctx, id, digest) {
+      const keys = ctx.app.keys as unknown
+      if (!Array.isArray(keys)) return keygrip(ctx).index(`${name}=${id}`, digest)
+      const hit = lookup(id)
+      if (hit !== undefined && hit.key === keys[0] && same(hit.digest, digest)) return 0
+      const data = `${name}=${id}`
+      for (let i = 0; i < keys.length; i++) {
+        const expected = hmac(keys[i], data)
+        if (!same(expected, digest)) continue
+        if (i === 0) remember(id, keys[0], expected)
+        return i
+      }
+      return -1
+    },
+  }
 }
 
 function hmac(key: unknown, data: string): string {
@@ -60,22 +90,6 @@ function same(a: string, b: string): boolean {
   const x = Buffer.from(a)
   const y = Buffer.from(b)
   return x.length === y.length && timingSafeEqual(x, y)
-}
-
-function lookup(data: string): { key: unknown; digest: string } | undefined {
-  const hit = recent.get(data)
-  if (hit !== undefined) return hit
-  const old = older.get(data)
-  if (old !== undefined) remember(data, old.key, old.digest)
-  return old
-}
-
-function remember(data: string, key: unknown, digest: string): void {
-  if (recent.size >= GENERATION) {
-    older = recent
-    recent = new Map()
-  }
-  recent.set(data, { key, digest })
 }
 
 function keygrip(ctx: Context): Keygrip {
