@@ -2,6 +2,7 @@
 import { Cluster, Redis } from 'ioredis'
 import { Redis as Valkey } from 'iovalkey'
 import { createClient, createCluster } from 'redis'
+import { createClient as createClientV4 } from 'redis-v4'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { idWithTag, randomId } from '../src/id.js'
 import type { RedisClient } from '../src/store/client.js'
@@ -119,6 +120,24 @@ storeSuite('RedisStore (node-redis v5, standalone)', async () => {
       await dropKeys(raw, keySchema)
       await store.close()
       client.destroy()
+    },
+  }
+})
+
+storeSuite('RedisStore (node-redis v4, standalone)', async () => {
+  const client = createClientV4({ url })
+  ignoreErrors(client)
+  await client.connect()
+  const keySchema = schema('node-redis-v4')
+  const store = new RedisStore({ client, keySchema })
+  const raw: Raw = (args) => client.sendCommand(args)
+  return {
+    store,
+    raw,
+    cleanup: async () => {
+      await dropKeys(raw, keySchema)
+      await store.close()
+      await client.disconnect()
     },
   }
 })

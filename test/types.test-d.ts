@@ -1,5 +1,8 @@
 // Type tests of the public API and of the `ctx.session` augmentation.
+import type { Cluster, Redis } from 'ioredis'
 import Koa from 'koa'
+import type { createClient, createCluster } from 'redis'
+import type { createClient as createClientV4 } from 'redis-v4'
 import { describe, expectTypeOf, it } from 'vitest'
 import session, {
   type KoaSessionStore,
@@ -53,6 +56,13 @@ describe('types', () => {
     expectTypeOf(new RedisStore({ keySchema: 'a:' }).listSessions).returns.resolves.toEqualTypeOf<
       SessionInfo[]
     >()
+    // Every client the README lists is accepted as it is, without a cast.
+    type Client = NonNullable<ConstructorParameters<typeof RedisStore>[0]>['client']
+    expectTypeOf<Redis>().toExtend<Client>()
+    expectTypeOf<Cluster>().toExtend<Client>()
+    expectTypeOf<ReturnType<typeof createClient>>().toExtend<Client>()
+    expectTypeOf<ReturnType<typeof createCluster>>().toExtend<Client>()
+    expectTypeOf<ReturnType<typeof createClientV4>>().toExtend<Client>()
     expectTypeOf<SessionError['code']>().toEqualTypeOf<SessionErrorCode>()
     expectTypeOf<SessionOptions['maxAge']>().toEqualTypeOf<number | 'session' | undefined>()
     // @ts-expect-error sameSite has a closed set of values

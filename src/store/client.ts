@@ -34,8 +34,11 @@ export interface NodeRedisLike {
   eval(source: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
   close?: () => Promise<unknown>
   quit?: () => Promise<unknown>
-  /** node-redis v5 types the cursor as a string; v4 stringifies whatever it is given, so a string suits both. */
-  scan?: (cursor: string, options: { MATCH: string; COUNT: number }) => Promise<unknown>
+  /**
+   * node-redis v5 types the cursor as a string and v4 as a number, and both send it as they get it; so
+   * any signature is accepted here, and it is called with a string (see {@link NodeRedisScan}).
+   */
+  scan?: (...args: never) => Promise<unknown>
   unlink?: (key: string) => Promise<number>
   /** Present on a node-redis cluster. */
   masters?: unknown[]
@@ -43,6 +46,9 @@ export interface NodeRedisLike {
   // parameter accepts; we only ever pass back an element of `masters`.
   nodeClient?(node: unknown): NodeRedisLike | Promise<NodeRedisLike>
 }
+
+/** How `scan` is called on node-redis (v4 and v5 alike). */
+type NodeRedisScan = (cursor: string, options: { MATCH: string; COUNT: number }) => Promise<unknown>
 
 /** What RedisStore needs from a client, with the differences between clients hidden. */
 export interface Connection {
@@ -124,7 +130,7 @@ async function scanOne(client: RedisClient, pattern: string, timeout: number): P
   do {
     if (isNodeRedis(client)) {
       const reply = (await bounded(
-        (client.scan as NonNullable<NodeRedisLike['scan']>)(cursor, { MATCH: pattern, COUNT: 1000 }),
+        (client.scan as NodeRedisScan)(cursor, { MATCH: pattern, COUNT: 1000 }),
         timeout,
         'scan',
       )) as { cursor: string | number; keys: string[] }
