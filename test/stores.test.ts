@@ -84,6 +84,21 @@ storeSuite('MemoryStore', async () => {
 
 // --- standalone ------------------------------------------------------------------------------------------
 
+/** A store on a client the test owns, under its own keySchema; cleanup drops its keys, then closes both. */
+function onClient(name: string, client: RedisClient, raw: Raw, close: () => Promise<unknown>) {
+  const keySchema = schema(name)
+  const store = new RedisStore({ client, keySchema })
+  return {
+    store,
+    raw,
+    cleanup: async () => {
+      await dropKeys(raw, keySchema)
+      await store.close()
+      await close()
+    },
+  }
+}
+
 // ioredis and its fork iovalkey share an API: one suite each, built the same way.
 for (const [name, Client] of [
   ['ioredis', Redis],
@@ -91,18 +106,12 @@ for (const [name, Client] of [
 ] as const) {
   storeSuite(`RedisStore (${name}, standalone)`, async () => {
     const client = new Client({ port })
-    const keySchema = schema(name)
-    const store = new RedisStore({ client, keySchema })
-    const raw: Raw = (args) => client.call(args[0] as string, ...args.slice(1))
-    return {
-      store,
-      raw,
-      cleanup: async () => {
-        await dropKeys(raw, keySchema)
-        await store.close()
-        await client.quit()
-      },
-    }
+    return onClient(
+      name,
+      client,
+      (args) => client.call(args[0] as string, ...args.slice(1)),
+      () => client.quit(),
+    )
   })
 }
 
@@ -110,36 +119,24 @@ storeSuite('RedisStore (node-redis v5, standalone)', async () => {
   const client = createClient({ url })
   ignoreErrors(client)
   await client.connect()
-  const keySchema = schema('node-redis')
-  const store = new RedisStore({ client, keySchema })
-  const raw: Raw = (args) => client.sendCommand(args)
-  return {
-    store,
-    raw,
-    cleanup: async () => {
-      await dropKeys(raw, keySchema)
-      await store.close()
-      client.destroy()
-    },
-  }
+  return onClient(
+    'node-redis',
+    client,
+    (args) => client.sendCommand(args),
+    async () => client.destroy(),
+  )
 })
 
 storeSuite('RedisStore (node-redis v4, standalone)', async () => {
   const client = createClientV4({ url })
   ignoreErrors(client)
   await client.connect()
-  const keySchema = schema('node-redis-v4')
-  const store = new RedisStore({ client, keySchema })
-  const raw: Raw = (args) => client.sendCommand(args)
-  return {
-    store,
-    raw,
-    cleanup: async () => {
-      await dropKeys(raw, keySchema)
-      await store.close()
-      await client.disconnect()
-    },
-  }
+  return onClient(
+    'node-redis-v4',
+    client,
+    (args) => client.sendCommand(args),
+    () => client.disconnect(),
+  )
 })
 
 storeSuite('RedisStore (own client from { host, port })', async () => {
