@@ -1,5 +1,8 @@
+import calculateSlot from 'cluster-key-slot'
 import { describe, expect, it } from 'vitest'
-import { hashId, idWithTag, isWellFormedId, randomId, slotTag } from './id.js'
+import { guestId, hashId, isWellFormedId, randomId, TAG_LENGTH, tagOf, userTag, withTag } from './id.js'
+
+const masterOf = (slot: number): number => (slot < 5461 ? 0 : slot < 10923 ? 1 : 2)
 
 describe('id', () => {
   it('randomId: 43 base64url characters, never repeated across pool refills', () => {
@@ -21,14 +24,46 @@ describe('id', () => {
     expect(isWellFormedId(id.replace(/^./, '*'), '', false)).toBe(false)
     expect(isWellFormedId('123e4567-e89b-12d3-a456-426614174000', '', true)).toBe(true)
     expect(isWellFormedId('has space in it and more', '', true)).toBe(false)
+    expect(isWellFormedId('braces{are}not-allowed', '', true)).toBe(false)
     expect(isWellFormedId('short', '', true)).toBe(false)
   })
 
-  it('idWithTag: draws until the hash falls in the tag, and gives up on a generator that never does', () => {
-    const id = idWithTag(randomId, 'Q')
-    expect(slotTag(hashId(id))).toBe('Q')
-    const fixed = 'x'.repeat(43)
-    const other = slotTag(hashId(fixed)) === 'A' ? 'B' : 'A'
-    expect(() => idWithTag(() => fixed, other)).toThrow(/produced no id in slot tag/)
+  it('guestId: a well-formed default id whose last three characters are its tag', () => {
+    const seen = new Set<string>()
+    for (let i = 0; i < 1000; i++) {
+      const id = guestId()
+      expect(isWellFormedId(id, '', false)).toBe(true)
+      expect(tagOf(id)).toHaveLength(TAG_LENGTH)
+      seen.add(id.slice(0, -TAG_LENGTH))
+    }
+    // The 40 characters before the tag stay random.
+    expect(seen.size).toBe(1000)
+  })
+
+  it('guestId: consecutive ids fall on distinct Cluster slots, evenly over three masters', () => {
+    for (let run = 0; run < 20; run++) {
+      const slots = Array.from({ length: 200 }, () => calculateSlot(tagOf(guestId())))
+      expect(new Set(slots).size).toBe(200)
+      const perMaster = [0, 0, 0]
+      for (const slot of slots) perMaster[masterOf(slot)] = (perMaster[masterOf(slot)] as number) + 1
+      expect(Math.max(...perMaster)).toBeLessThanOrEqual(Math.min(...perMaster) * 1.1)
+    }
+  })
+
+  it('guestId: its tags reach every one of the 16384 slots, and Redis hashes each to the slot meant', () => {
+    // The tag table is computed with its own CRC-16; cluster-key-slot is the reference for Redis's.
+    const slots = new Set<number>()
+    for (let i = 0; i < 16_384; i++) slots.add(calculateSlot(tagOf(guestId())))
+    expect(slots.size).toBe(16_384)
+  })
+
+  it("withTag / userTag: a user's session id ends with the first three characters of the user's hash", () => {
+    const user = hashId('user-1')
+    const id = withTag(randomId(), userTag(user))
+    expect(tagOf(id)).toBe(user.slice(0, 3))
+    expect(isWellFormedId(id, '', false)).toBe(true)
+    expect(withTag('123e4567-e89b-12d3-a456-426614174000', 'xyz')).toBe(
+      '123e4567-e89b-12d3-a456-426614174xyz',
+    )
   })
 })

@@ -4,6 +4,7 @@ import type { Context } from 'koa'
 import { type Codec, createCodec } from './codec.js'
 import { invalidOption } from './errors.js'
 import { type ForeignSettings, foreignStore } from './store/foreign.js'
+import { durationOption } from './store/lifetime.js'
 import { RedisStore, type RedisStoreOptions } from './store/redis.js'
 import { isSessionStore, type KoaSessionStore, type RequestStore, type SessionStore } from './store/types.js'
 import { cookieTransport } from './transport/cookie.js'
@@ -89,6 +90,11 @@ export interface SessionOptions<Data = Record<string, unknown>> extends CookieOp
   absoluteTimeout?: number
   /** Names the user a session belongs to, enabling `listSessions` and `destroyUserSessions`. */
   userId?: (data: Partial<Data>) => string | number | undefined
+  /**
+   * With `userId`: a login that takes a user past this many sessions ends the user's least recently
+   * active ones (at most 100 per login). @default 100
+   */
+  maxSessionsPerUser?: number
   /** 32-byte keys for AES-256-GCM at rest, newest first; all decrypt, the first encrypts. @default undefined */
   encryptionKeys?: (Buffer | Uint8Array)[]
   /** `regenerate()` keeps the data (`true`) or starts empty. @default true */
@@ -115,6 +121,7 @@ export interface Resolved {
   readonly failOpen: boolean
   readonly absoluteTimeout: number
   readonly userId: SessionOptions['userId']
+  readonly maxSessionsPerUser: number
   readonly regenerateKeepsData: boolean
   readonly signed: boolean
   readonly transports: readonly Transport[]
@@ -125,6 +132,7 @@ export interface Resolved {
 export const DEFAULTS = {
   key: 'koa.sess',
   lifetime: { maxAge: 86_400_000, rolling: false, renew: false, absoluteTimeout: 0 },
+  users: { maxSessionsPerUser: 100 },
   saving: {
     autoCommit: true,
     saveUninitialized: false,
@@ -164,17 +172,18 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     throw invalidOption('key', 'must be a non-empty cookie name (RFC 6265 token characters)', key)
   }
   const { openStore, storeTtl, foreign } = resolveStore(o)
-  if (foreign && o.encryptionKeys !== undefined) {
-    throw invalidOption(
-      'encryptionKeys',
-      'needs a RedisStore or MemoryStore, not a koa-session store',
-      o.store,
-    )
+  // koa-session stores hold one JSON value per session: no ciphertext fields, no creation time.
+  for (const name of ['encryptionKeys', 'absoluteTimeout'] as const) {
+    if (foreign && o[name] !== undefined) {
+      throw invalidOption(name, 'needs a RedisStore or MemoryStore, not a koa-session store', o.store)
+    }
   }
-  const maxAge = o.maxAge ?? storeTtl ?? DEFAULTS.lifetime.maxAge
-  if (maxAge !== 'session' && !(typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0)) {
-    throw invalidOption('maxAge', "must be a positive number of milliseconds or 'session'", maxAge)
-  }
+  const maxAge =
+    o.maxAge === 'session'
+      ? 'session'
+      : o.maxAge === undefined
+        ? (storeTtl ?? DEFAULTS.lifetime.maxAge)
+        : durationOption('maxAge', o.maxAge, 'ms', ", or 'session'")
   for (const name of [
     'autoCommit',
     'rolling',
@@ -191,9 +200,13 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     if (o[name] !== undefined && typeof o[name] !== 'function')
       throw invalidOption(name, 'must be a function', o[name])
   }
-  const absoluteTimeout = o.absoluteTimeout ?? DEFAULTS.lifetime.absoluteTimeout
-  if (!(typeof absoluteTimeout === 'number' && Number.isFinite(absoluteTimeout) && absoluteTimeout >= 0)) {
-    throw invalidOption('absoluteTimeout', 'must be a number of milliseconds (0 for none)', absoluteTimeout)
+  const absoluteTimeout =
+    o.absoluteTimeout === undefined || o.absoluteTimeout === 0
+      ? DEFAULTS.lifetime.absoluteTimeout
+      : durationOption('absoluteTimeout', o.absoluteTimeout, 'ms')
+  const maxSessionsPerUser = o.maxSessionsPerUser ?? DEFAULTS.users.maxSessionsPerUser
+  if (!(Number.isInteger(maxSessionsPerUser) && maxSessionsPerUser >= 1)) {
+    throw invalidOption('maxSessionsPerUser', 'must be a positive integer', maxSessionsPerUser)
   }
   const prefix = o.prefix ?? DEFAULTS.ids.prefix
   if (typeof prefix !== 'string' || !/^[A-Za-z0-9_.:~-]*$/.test(prefix) || prefix.length > 64) {
@@ -248,6 +261,7 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     failOpen: o.failOpen ?? DEFAULTS.saving.failOpen,
     absoluteTimeout,
     userId: o.userId,
+    maxSessionsPerUser,
     regenerateKeepsData: o.regenerateKeepsData ?? DEFAULTS.saving.regenerateKeepsData,
     signed,
     transports: Object.freeze(transports),
@@ -318,15 +332,12 @@ function resolveStore(o: SessionOptions): StoreChoice {
     )
   }
   const options = s ?? {}
-  const ttl = options.ttl
-  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
-    throw invalidOption('store.ttl', 'must be a positive number of SECONDS', ttl)
-  }
+  const ttl = options.ttl === undefined ? undefined : durationOption('store.ttl', options.ttl, 's')
   const openStore = () => {
     const store = new RedisStore(options)
     return () => store
   }
-  return { openStore, storeTtl: ttl === undefined ? undefined : ttl * 1000, foreign: false }
+  return { openStore, storeTtl: ttl, foreign: false }
 }
 
 function isKoaSessionStore(s: unknown): s is KoaSessionStore {

@@ -21,15 +21,25 @@ describe('Snapshot', () => {
 
   it('Snapshot.open: corrupt JSON or a value that does not decrypt leaves the snapshot untouched', () => {
     const snap = new Snapshot()
-    snap.open({ a: '1' }, createCodec(undefined), 'id')
-    expect(snap.open({ a: '{oops' }, createCodec(undefined), 'id')).toBeUndefined()
-    expect(snap.open({ a: 'not-a-ciphertext' }, createCodec([Buffer.alloc(32, 1)]), 'id')).toBeUndefined()
+    snap.open({ a: '1', _c: '5' }, createCodec(undefined), 'id')
+    expect(snap.open({ a: '{oops', _c: '5' }, createCodec(undefined), 'id')).toBeUndefined()
+    expect(
+      snap.open({ a: 'not-a-ciphertext', _c: '5' }, createCodec([Buffer.alloc(32, 1)]), 'id'),
+    ).toBeUndefined()
     expect(snap.diff({ a: 1 }).size).toBe(0)
+  })
+
+  it('Snapshot.open: fields without an integer creation time are not a session', () => {
+    const snap = new Snapshot()
+    expect(snap.open({ a: '1' }, createCodec(undefined), 'id')).toBeUndefined()
+    expect(snap.open({ a: '1', _c: '1.5' }, createCodec(undefined), 'id')).toBeUndefined()
+    expect(snap.open({ a: '1', _c: 'soon' }, createCodec(undefined), 'id')).toBeUndefined()
+    expect(snap.open({ a: '1', _c: '5' }, createCodec(undefined), 'id')).toEqual({ a: 1 })
   })
 
   it('Snapshot.open: a value sealed with an older key is marked for rewriting with the newest', () => {
     const older = createCodec([Buffer.alloc(32, 2)])
-    const sealed = encode(new Snapshot().diff({ a: 1 }), older, 'id')
+    const sealed = { ...encode(new Snapshot().diff({ a: 1 }), older, 'id'), _c: '5' }
     const rotated = createCodec([Buffer.alloc(32, 3), Buffer.alloc(32, 2)])
     const snap = new Snapshot()
     expect(snap.open(sealed, rotated, 'id')).toEqual({ a: 1 })

@@ -1,6 +1,7 @@
 /** What the store last held for a session (each field's JSON, the metadata): the base of change detection. */
 import type { Codec } from './codec.js'
-import { isMeta, type StoredFields } from './store/types.js'
+import { timestamp } from './store/lifetime.js'
+import { isMeta, META, type StoredFields } from './store/types.js'
 
 /** Top-level keys whose JSON differs from the snapshot, and the keys that are gone. */
 export type Changes = Map<string, string> & { deleted: string[] }
@@ -17,6 +18,8 @@ export class Snapshot {
    * a field cannot be opened or parsed (corrupt or tampered data), leaving the snapshot as it was.
    */
   open(fields: StoredFields, codec: Codec, id: string): Record<string, unknown> | undefined {
+    // Every session we write has an integer creation time; without one the lifetimes cannot hold.
+    if (timestamp(fields[META.createdAt]) === undefined) return undefined
     const data: Record<string, unknown> = {}
     const json = new Map<string, string>()
     const meta: StoredFields = {}

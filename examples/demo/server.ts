@@ -2,7 +2,6 @@
  * The demo behind `npm start`: the seed's view counter, login / logout with passport, the user's
  * sessions with revoke buttons, and a single-page app on another origin that uses the header mode.
  */
-import { createHash } from 'node:crypto'
 import { realpathSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -127,7 +126,7 @@ export function createDemoApp(options: DemoAppOptions): Koa {
       Number.isInteger(revoked) && revoked >= 0 && ctx.query.revoked !== undefined
         ? noticeFor(revoked)
         : undefined
-    page(ctx, 'Sessions', sessionsPage(user.name, sessions, currentHandle(ctx), notice))
+    page(ctx, 'Sessions', sessionsPage(user.name, sessions, currentHandle(ctx, store), notice))
   })
 
   router.post('/sessions/revoke', async (ctx) => {
@@ -137,7 +136,7 @@ export function createDemoApp(options: DemoAppOptions): Koa {
     // Only the user's own sessions: a handle seen elsewhere must not log someone else out.
     const own = (await store.listSessions(user.id)).some((s) => s.handle === handle)
     if (!own || typeof handle !== 'string') return ctx.throw(404, 'no such session')
-    if (handle === currentHandle(ctx)) {
+    if (handle === currentHandle(ctx, store)) {
       await endSession(ctx)
       return ctx.redirect('/login')
     }
@@ -246,14 +245,10 @@ async function endSession(ctx: Context): Promise<void> {
   ctx.session = null
 }
 
-/**
- * The handle `listSessions` gives the current session: base64url SHA-256 of the session id. That is
- * the stores' handle format (hashed ids at rest, `hashIds: true`); the demo computes it rather than
- * asking the library, to mark "this device".
- */
-function currentHandle(ctx: Context): string {
+/** The handle `listSessions` gives the current session, to mark "this device". */
+function currentHandle(ctx: Context, store: SessionStore): string {
   const id = ctx.sessionId
-  return id === undefined ? '' : createHash('sha256').update(id).digest('base64url')
+  return id === undefined ? '' : store.handle(id)
 }
 
 function noticeFor(n: number): string {

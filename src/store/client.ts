@@ -1,6 +1,7 @@
 /** One small interface in front of ioredis, iovalkey and node-redis (clients and clusters). */
 import { SessionError } from '../errors.js'
 import type { Script } from './scripts.js'
+import type { StoredFields } from './types.js'
 
 /**
  * Any of the Redis clients RedisStore accepts: an ioredis or iovalkey `Redis` or `Cluster`
@@ -12,6 +13,8 @@ export type RedisClient = IoredisLike | NodeRedisLike
 export interface IoredisLike {
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
   eval(source: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
+  /** Any command; a Cluster routes it by its first key. */
+  call(command: string, ...args: (string | number)[]): Promise<unknown>
   scan(
     cursor: string,
     match: 'MATCH',
@@ -19,7 +22,6 @@ export interface IoredisLike {
     count: 'COUNT',
     n: number,
   ): Promise<[string, string[]]>
-  unlink(...keys: string[]): Promise<number>
   quit(): Promise<unknown>
   ping(): Promise<unknown>
   /** `'ready'` once connected (for a Cluster: once it has read the slot map). */
@@ -39,7 +41,11 @@ export interface NodeRedisLike {
    * any signature is accepted here, and it is called with a string (see {@link NodeRedisScan}).
    */
   scan?: (...args: never) => Promise<unknown>
-  unlink?: (key: string) => Promise<number>
+  /**
+   * Any command. A client takes the arguments alone; a cluster takes the first key and a read-only
+   * flag before them (node-redis v4 to v6 alike), hence the loose signature.
+   */
+  sendCommand(...args: never): Promise<unknown>
   /** Present on a node-redis cluster. */
   masters?: unknown[]
   // Method syntax on purpose: node-redis types `node` as its own ShardNode, which only a bivariant
@@ -50,10 +56,18 @@ export interface NodeRedisLike {
 /** How `scan` is called on node-redis (v4 and v5 alike). */
 type NodeRedisScan = (cursor: string, options: { MATCH: string; COUNT: number }) => Promise<unknown>
 
+/** How `sendCommand` is called on a node-redis client and on a node-redis cluster. */
+type ClientSend = (args: string[]) => Promise<unknown>
+type ClusterSend = (firstKey: string, isReadonly: boolean, args: string[]) => Promise<unknown>
+
 /** What RedisStore needs from a client, with the differences between clients hidden. */
 export interface Connection {
   /** EVALSHA, falling back to EVAL once when the server does not know the script yet. */
   run(script: Script, keys: string[], args: (string | number)[]): Promise<unknown>
+  /** One native command whose first argument is its key (a Cluster routes it by that key). */
+  call(command: string, key: string, ...args: (string | number)[]): Promise<unknown>
+  /** HGETALL as an object, whatever shape the client and protocol give it (flat array, Map, object). */
+  hgetall(key: string): Promise<StoredFields>
   /** SCAN every master for keys matching the pattern (Cluster-wide for bulk operations). */
   scan(pattern: string): Promise<string[]>
   /** Deletes keys one by one, so no call spans slots. */
@@ -72,6 +86,15 @@ export function connect(client: RedisClient, timeout: number): Connection {
   const evalSource: Call = node
     ? (s, keys, args) => client.eval(s.source, { keys, arguments: args.map(String) })
     : (s, keys, args) => client.eval(s.source, keys.length, ...keys, ...args)
+  const send = (command: string, key: string, args: (string | number)[]): Promise<unknown> => {
+    if (!node) return client.call(command, key, ...args)
+    const all = [command, key, ...args.map(String)]
+    return client.masters
+      ? (client.sendCommand as unknown as ClusterSend)(key, false, all)
+      : (client.sendCommand as unknown as ClientSend)(all)
+  }
+  const call = (command: string, key: string, ...args: (string | number)[]): Promise<unknown> =>
+    bounded(send(command, key, args), timeout, command)
 
   return {
     run(script, keys, args) {
@@ -85,25 +108,37 @@ export function connect(client: RedisClient, timeout: number): Connection {
         script.name,
       )
     },
+    call,
+    async hgetall(key) {
+      return fieldsOf(await call('HGETALL', key))
+    },
     async scan(pattern) {
       const found: string[] = []
       for (const one of await masters(client, timeout)) found.push(...(await scanOne(one, pattern, timeout)))
       return found
     },
     async unlink(keys) {
-      for (const key of keys) {
-        await bounded(
-          node ? (client.unlink?.(key) ?? Promise.resolve(0)) : client.unlink(key),
-          timeout,
-          'unlink',
-        )
-      }
+      for (const key of keys) await call('UNLINK', key)
     },
     async quit() {
       if (node) await (client.close ?? client.quit)?.call(client)
       else await client.quit()
     },
   }
+}
+
+/** RESP2 gives a hash as a flat array; RESP3 as a map, which clients turn into a Map or an object. */
+function fieldsOf(reply: unknown): StoredFields {
+  // No prototype: a field named `__proto__` stays a field.
+  const fields: StoredFields = Object.create(null)
+  if (Array.isArray(reply)) {
+    for (let i = 0; i < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1])
+  } else if (reply instanceof Map) {
+    for (const [field, value] of reply) fields[String(field)] = String(value)
+  } else if (typeof reply === 'object' && reply !== null) {
+    for (const [field, value] of Object.entries(reply)) fields[field] = String(value)
+  }
+  return fields
 }
 
 function isNodeRedis(client: RedisClient): client is NodeRedisLike {

@@ -21,10 +21,15 @@ export function foreignStore(store: KoaSessionStore, ctx: Context, o: ForeignSet
     async load(id) {
       const sess = (await failure('get', store.get(id, o.maxAge, options))) as Record<string, unknown> | null
       if (sess === null || sess === undefined || typeof sess !== 'object') return null
-      if (typeof sess._expire === 'number' && sess._expire < Date.now()) return 'expired'
+      const now = Date.now()
+      if (typeof sess._expire === 'number' && sess._expire < now) return 'expired'
       current = {}
       for (const key in sess) if (!key.startsWith('_')) current[key] = JSON.stringify(sess[key])
-      return { ...current }
+      // koa-session keeps no creation time (so `absoluteTimeout` is refused with these stores); its
+      // `_expire` is the cookie expiry that `renew` needs.
+      const meta: StoredFields = { _c: String(now) }
+      if (typeof sess._expire === 'number') meta._e = String(sess._expire)
+      return { ...current, ...meta }
     },
     async write(id, w) {
       if (w.mode === 'create') current = {}

@@ -1,11 +1,13 @@
 /** MemoryStore: the RedisStore semantics in process memory, for tests and development. */
-import { hashId } from '../id.js'
+import { hashId, TAG_LENGTH, tagOf } from '../id.js'
 import { getWhole, setWhole } from './compat.js'
+import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
 import {
   isMeta,
   type LoadOptions,
   type LoadResult,
   type MaxAge,
+  META,
   type SessionInfo,
   type SessionStore,
   type StoredFields,
@@ -24,17 +26,20 @@ export interface MemoryStoreOptions {
 }
 
 const DEFAULT_TTL = 86_400_000
+const DEFAULT_MAX_SESSIONS = 100
 
 /**
- * An in-process store with the same guarantees as RedisStore (expiry, conditional writes, user
- * index). Data is lost on restart and not shared between processes: use it for tests and development.
+ * An in-process store with the same guarantees as RedisStore (expiry, touches, conditional writes,
+ * user index and its cap). Data is lost on restart and not shared between processes: use it for
+ * tests and development.
  *
  * @example
  * app.use(session({ store: new MemoryStore() }))
  */
 export class MemoryStore implements SessionStore {
   readonly #sessions = new Map<string, Entry>()
-  readonly #users = new Map<string, Set<string>>()
+  /** User hash -> (session hash -> expiry), like RedisStore's sorted sets. */
+  readonly #users = new Map<string, Map<string, number>>()
   readonly #timer: NodeJS.Timeout
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -47,49 +52,41 @@ export class MemoryStore implements SessionStore {
     const entry = this.#live(key, o.now)
     if (!entry) return null
     const f = entry.fields
-    let ttl = f._m !== undefined && Number.isFinite(Number(f._m)) ? Number(f._m) : o.ttl
-    if (o.absoluteTimeout > 0 && f._c !== undefined) {
-      const left = Number(f._c) + o.absoluteTimeout - o.now
-      if (left <= 0) {
-        this.#drop(key)
-        return 'expired'
-      }
-      ttl = Math.min(ttl, left)
+    const createdAt = timestamp(f._c)
+    if (createdAt === undefined) return { ...f }
+    if (badMaxAge(f)) delete f._m
+    const ttl = idleTimeout(f, o.ttl)
+    const left = ttlAt(o.now, ttl, createdAt, o.absoluteTimeout)
+    if (left === 0) {
+      this.#drop(key)
+      return 'expired'
     }
-    entry.expiresAt = o.now + ttl
-    if (f._u !== undefined) {
-      if (f._s === undefined || o.now - Number(f._s) >= 60_000) f._s = String(o.now)
-    }
+    if (touchDue(o.now, timestamp(f._t), ttl, createdAt, o.absoluteTimeout))
+      this.#slide(key, entry, o.now, left)
     return { ...f }
   }
 
   async write(id: string, o: WriteOptions): Promise<boolean> {
     const key = hashId(id)
     const entry = this.#live(key, o.now)
-    if ((o.mode === 'create') === (entry !== undefined)) return false
-    const fields: StoredFields = entry ? entry.fields : {}
-    const created = Number(o.set._c ?? fields._c ?? o.now)
-    let ttl = o.ttl
-    if (o.absoluteTimeout > 0) {
-      const left = created + o.absoluteTimeout - o.now
-      if (left <= 0) {
-        this.#drop(key)
-        return false
-      }
-      ttl = Math.min(ttl, left)
+    const createdAt = o.createdAt ?? timestamp(o.set._c) ?? o.now
+    const ttl = ttlAt(o.now, durationOption('ttl', o.ttl, 'ms'), createdAt, o.absoluteTimeout)
+    if (ttl === 0) {
+      if (o.mode !== 'create') this.#drop(key)
+      return false
     }
-    const oldUser = fields._u
+    if (o.mode === 'create' ? entry !== undefined : entry?.fields._c === undefined) return false
+    const fields: StoredFields = entry ? entry.fields : { _c: String(o.now) }
     if (o.mode === 'replace') for (const f in fields) if (!isMeta(f) && !(f in o.set)) delete fields[f]
     Object.assign(fields, o.set)
-    fields._c = String(created)
     for (const f of o.del) delete fields[f]
-    this.#sessions.set(key, { fields, expiresAt: o.now + ttl })
-    if (oldUser !== undefined && oldUser !== fields._u) this.#users.get(oldUser)?.delete(key)
-    if (fields._u !== undefined) {
-      fields._s = String(o.now)
-      const set = this.#users.get(fields._u) ?? new Set<string>()
-      set.add(key)
-      this.#users.set(fields._u, set)
+    const next = { fields, expiresAt: 0 }
+    this.#sessions.set(key, next)
+    const user = o.mode === 'create' ? fields._u : o.user
+    if (user !== undefined && o.del.includes(META.user)) this.#users.get(user)?.delete(key)
+    this.#slide(key, next, o.now, ttl)
+    if (o.mode === 'create' && user !== undefined) {
+      this.#cap(user, key, o.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS)
     }
     return true
   }
@@ -101,30 +98,38 @@ export class MemoryStore implements SessionStore {
     return existed
   }
 
+  /** The same handle as RedisStore's: the id's tag, then the hash of the id. */
+  handle(id: string): string {
+    return tagOf(id) + hashId(id)
+  }
+
   async listSessions(userId: string): Promise<SessionInfo[]> {
     const now = Date.now()
     const list: SessionInfo[] = []
-    for (const key of this.#users.get(hashId(userId)) ?? []) {
+    for (const key of this.#users.get(hashId(String(userId)))?.keys() ?? []) {
       const f = this.#live(key, now)?.fields
       if (!f) continue
-      list.push({
-        handle: key,
-        createdAt: Number(f._c),
-        lastSeenAt: Number(f._s ?? f._c),
-        userAgent: f._a,
-      })
+      const handle = (f._u as string).slice(0, TAG_LENGTH) + key
+      list.push({ handle, createdAt: Number(f._c), lastSeenAt: Number(f._t ?? f._c), userAgent: f._a })
     }
     return list
   }
 
-  async destroySession(handle: string): Promise<void> {
-    this.#drop(handle)
+  /** Revokes the session of a handle; with `{ userId }`, only if it belongs to that user. */
+  async destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+    if (typeof handle !== 'string') return false
+    const key = handle.slice(TAG_LENGTH)
+    const entry = this.#live(key, Date.now())
+    if (!entry) return false
+    if (options.userId !== undefined && entry.fields._u !== hashId(String(options.userId))) return false
+    this.#drop(key)
+    return true
   }
 
   async destroyUserSessions(userId: string, options: { except?: string } = {}): Promise<number> {
     const keep = options.except === undefined ? undefined : hashId(options.except)
     let n = 0
-    for (const key of [...(this.#users.get(hashId(userId)) ?? [])]) {
+    for (const key of [...(this.#users.get(hashId(String(userId)))?.keys() ?? [])]) {
       if (key === keep) continue
       if (this.#live(key, Date.now())) n++
       this.#drop(key)
@@ -160,6 +165,25 @@ export class MemoryStore implements SessionStore {
     await this.remove(key)
   }
 
+  /** Sets the TTL at `now` (a write or a touch), and the session's expiry in its user's index. */
+  #slide(key: string, entry: Entry, now: number, ttl: number): void {
+    entry.expiresAt = now + ttl
+    entry.fields._t = String(now)
+    const user = entry.fields._u
+    if (user === undefined) return
+    const index = this.#users.get(user) ?? new Map<string, number>()
+    index.set(key, entry.expiresAt)
+    this.#users.set(user, index)
+  }
+
+  /** Ends the user's sessions beyond `max`, closest to expiry first, never `key` itself. */
+  #cap(user: string, key: string, max: number): void {
+    const index = this.#users.get(user)
+    if (!index || index.size <= max) return
+    const others = [...index].filter(([k]) => k !== key).sort((a, b) => a[1] - b[1])
+    for (const [k] of others.slice(0, Math.min(index.size - max, 100))) this.#drop(k)
+  }
+
   #live(key: string, now: number): Entry | undefined {
     const entry = this.#sessions.get(key)
     if (entry && entry.expiresAt <= now) {
@@ -173,9 +197,9 @@ export class MemoryStore implements SessionStore {
     const user = this.#sessions.get(key)?.fields._u
     this.#sessions.delete(key)
     if (user === undefined) return
-    const set = this.#users.get(user)
-    set?.delete(key)
-    if (set?.size === 0) this.#users.delete(user)
+    const index = this.#users.get(user)
+    index?.delete(key)
+    if (index?.size === 0) this.#users.delete(user)
   }
 
   #sweep(now: number): void {
@@ -184,5 +208,5 @@ export class MemoryStore implements SessionStore {
 }
 
 function ttlOf(maxAge: MaxAge | undefined): number {
-  return typeof maxAge === 'number' ? maxAge : DEFAULT_TTL
+  return (typeof maxAge === 'number' ? duration(maxAge) : undefined) ?? DEFAULT_TTL
 }

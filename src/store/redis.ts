@@ -2,18 +2,21 @@
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis'
 import { debug } from '../debug.js'
 import { invalidOption, SessionError } from '../errors.js'
-import { hashId, slotTag } from '../id.js'
+import { hashId, tagOf, userTag } from '../id.js'
 import { type Connection, connect, type RedisClient } from './client.js'
 import { getWhole, setWhole } from './compat.js'
-import { DESTROY, DESTROY_USER, LIST, LOAD, WRITE } from './scripts.js'
-import type {
-  LoadOptions,
-  LoadResult,
-  MaxAge,
-  SessionInfo,
-  SessionStore,
-  StoredFields,
-  WriteOptions,
+import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
+import { REPLACE, REVOKE, WRITE } from './scripts.js'
+import {
+  type LoadOptions,
+  type LoadResult,
+  type MaxAge,
+  META,
+  type Owner,
+  type SessionInfo,
+  type SessionStore,
+  type StoredFields,
+  type WriteOptions,
 } from './types.js'
 
 /** Options of {@link RedisStore}; also accepted as `session({ store: { ... } })`. */
@@ -53,7 +56,20 @@ export interface RedisStoreOptions {
   timeout?: number
 }
 
-const DEFAULTS = { keySchema: 'koa:sess:', hashIds: true, timeout: 500, fallbackTtl: 86_400_000 } as const
+const DEFAULTS = {
+  keySchema: 'koa:sess:',
+  hashIds: true,
+  timeout: 500,
+  fallbackTtl: 86_400_000,
+  maxSessionsPerUser: 100,
+} as const
+
+// A user hash (`_u`) is base64url SHA-256; anything else in that field was not written by us.
+const USER_HASH = /^[A-Za-z0-9_-]{43}$/
+// A handle is the session's tag and key hash (see listSessions).
+const HANDLE = /^[A-Za-z0-9_-]{46}$/
+// Sessions per REVOKE call in destroyUserSessions: each call blocks Redis for one batch only.
+const REVOKE_BATCH = 500
 
 /**
  * A session store on Redis. Create it from connection options, or hand it your client.
@@ -73,7 +89,7 @@ export class RedisStore implements SessionStore {
 
   constructor(options: RedisStoreOptions = {}) {
     const o = validate(options)
-    this.ttl = o.ttl === undefined ? undefined : o.ttl * 1000
+    this.ttl = o.ttl === undefined ? undefined : durationOption('store.ttl', o.ttl, 's')
     this.keySchema = o.keySchema ?? DEFAULTS.keySchema
     this.hashIds = o.hashIds ?? DEFAULTS.hashIds
     const timeout = o.timeout ?? DEFAULTS.timeout
@@ -85,70 +101,148 @@ export class RedisStore implements SessionStore {
     }
   }
 
-  /** The Redis key of a session id. */
+  /** The Redis key of a session id: the id's tag, then the hash of the id (or the id, with `hashIds: false`). */
   key(id: string): string {
-    const hash = hashId(id)
-    return `${this.keySchema}{${slotTag(hash)}}${this.hashIds ? hash.slice(1) : id}`
+    return `${this.keySchema}{${tagOf(id)}}${this.#member(id)}`
   }
 
+  /** One HGETALL. The TTL slides only when a touch is due (see docs/DESIGN.md), in the background. */
   async load(id: string, o: LoadOptions): Promise<LoadResult> {
-    const reply = await this.#connection.run(
-      LOAD,
-      [this.key(id)],
-      [this.keySchema, o.now, o.ttl, o.absoluteTimeout],
-    )
-    if (reply === 0) return 'expired'
-    if (!Array.isArray(reply)) return null
-    const fields: StoredFields = {}
-    for (let i = 0; i < reply.length; i += 2) fields[reply[i] as string] = reply[i + 1] as string
+    const key = this.key(id)
+    const fields = await this.#connection.hgetall(key)
+    const createdAt = timestamp(fields._c)
+    // No `_c`: nothing, or not a session we wrote; the middleware reports the latter as corrupt.
+    if (createdAt === undefined) return Object.keys(fields).length === 0 ? null : fields
+    if (badMaxAge(fields)) {
+      delete fields._m
+      this.#background('repair', this.#connection.call('HDEL', key, '_m'))
+    }
+    const ttl = idleTimeout(fields, o.ttl)
+    const user = this.#ownerOf(id, fields._u)
+    if (ttlAt(o.now, ttl, createdAt, o.absoluteTimeout) === 0) {
+      // Redis expires it at the deadline by itself; this is a clock that runs ahead of Redis's.
+      await this.remove(id, { user })
+      return 'expired'
+    }
+    if (touchDue(o.now, timestamp(fields._t), ttl, createdAt, o.absoluteTimeout)) {
+      const touch: WriteOptions = { mode: 'update', set: {}, del: [], ...o, ttl, createdAt, user }
+      this.#background('touch', this.write(id, touch))
+    }
     return fields
   }
 
   async write(id: string, o: WriteOptions): Promise<boolean> {
-    const args: (string | number)[] = [this.keySchema, o.mode.charAt(0), o.now, o.ttl, o.absoluteTimeout, 0]
-    let n = 0
-    for (const field in o.set) {
-      args.push(field, o.set[field] as string)
-      n++
+    const createdAt = o.createdAt ?? timestamp(o.set._c) ?? o.now
+    const ttl = ttlAt(o.now, durationOption('ttl', o.ttl, 'ms'), createdAt, o.absoluteTimeout)
+    if (ttl === 0) {
+      // The absolute lifetime is over: the session must not be written, and goes now.
+      if (o.mode !== 'create') await this.remove(id, { user: o.user })
+      return false
     }
-    args[5] = n
-    args.push(...o.del)
-    return (await this.#connection.run(WRITE, [this.key(id)], args)) === 1
+    const key = this.key(id)
+    const set: StoredFields = { ...o.set, _t: String(o.now) }
+    if (o.mode === 'create') set._c ??= String(o.now)
+    const pairs: string[] = []
+    for (const field in set) pairs.push(field, set[field] as string)
+    if (o.mode === 'replace') return (await this.#connection.run(REPLACE, [key], [ttl, ...pairs])) === 1
+    const user = o.mode === 'create' ? set._u : o.user
+    const args: (string | number)[] = [o.mode.charAt(0), ttl, pairs.length / 2, ...pairs, ...o.del]
+    if (user === undefined) return (await this.#connection.run(WRITE, [key], args)) === 1
+    if (userTag(user) !== tagOf(id)) {
+      throw new SessionError('UNSUPPORTED', "a user's session id must end with the user's slot tag")
+    }
+    if (o.mode === 'update' && o.del.includes(META.user)) args[0] = 'l'
+    const cap = o.maxSessionsPerUser ?? DEFAULTS.maxSessionsPerUser
+    const index = this.#indexKey(user)
+    args.push(this.#member(id), o.now + ttl, o.now, cap)
+    const reply = await this.#connection.run(WRITE, [key, index], args)
+    if (Array.isArray(reply)) {
+      // The user is past `maxSessionsPerUser`: end the least recent sessions beyond it.
+      await this.#revoke(user, reply as string[], false)
+      return true
+    }
+    return reply === 1
   }
 
-  async remove(id: string): Promise<boolean> {
-    return (await this.#connection.run(DESTROY, [this.key(id)], [this.keySchema])) === 1
+  async remove(id: string, owner?: Owner): Promise<boolean> {
+    const key = this.key(id)
+    const user = owner ? owner.user : this.#ownerOf(id, await this.#connection.call('HGET', key, META.user))
+    if (user === undefined) return (await this.#connection.call('DEL', key)) === 1
+    return (await this.#revoke(user, [this.#member(id)], false)) === 1
+  }
+
+  /** The session's tag, then the hash of its id: names its key without being its id. */
+  handle(id: string): string {
+    return tagOf(id) + hashId(id)
   }
 
   async listSessions(userId: string): Promise<SessionInfo[]> {
-    const reply = (await this.#connection.run(LIST, [this.#indexKey(userId)], [this.keySchema])) as string[]
+    const user = hashId(String(userId))
+    const now = Date.now()
+    const members = (await this.#connection.call(
+      'ZRANGEBYSCORE',
+      this.#indexKey(user),
+      `(${now}`,
+      '+inf',
+    )) as string[]
+    const tag = userTag(user)
+    const rows = await Promise.all(
+      members.map((m) => this.#connection.call('HMGET', this.#keyOf(tag, m), '_c', '_t', '_a')),
+    )
     const list: SessionInfo[] = []
-    for (let i = 0; i < reply.length; i += 4) {
+    members.forEach((member, i) => {
+      const [c, t, a] = rows[i] as (string | null)[]
+      // A member whose session is gone (deleted by hand, or a lost race) is not a live session.
+      if (c === null || c === undefined) return
       list.push({
-        handle: this.#handle(reply[i] as string),
-        createdAt: Number(reply[i + 1]),
-        lastSeenAt: Number(reply[i + 2]),
-        userAgent: reply[i + 3] || undefined,
+        handle: tag + (this.hashIds ? member : hashId(member)),
+        createdAt: Number(c),
+        lastSeenAt: Number(t ?? c),
+        userAgent: a ?? undefined,
       })
-    }
+    })
     return list
   }
 
-  async destroySession(handle: string): Promise<void> {
+  /**
+   * Revokes the session of a handle. With `{ userId }`, only if it belongs to that user: a revoke
+   * endpoint then cannot end another user's session whose handle leaked. Resolves true when it ended one.
+   */
+  async destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
     if (!this.hashIds) {
       throw new SessionError('UNSUPPORTED', '`destroySession` needs `hashIds: true` (handles are hashes)')
     }
-    if (!/^[A-Za-z0-9_-]{43}$/.test(handle)) return
-    await this.#connection.run(
-      DESTROY,
-      [`${this.keySchema}{${handle.charAt(0)}}${handle.slice(1)}`],
-      [this.keySchema],
-    )
+    if (typeof handle !== 'string' || !HANDLE.test(handle)) return false
+    const tag = handle.slice(0, 3)
+    const member = handle.slice(3)
+    if (options.userId !== undefined) {
+      const user = hashId(String(options.userId))
+      return userTag(user) === tag && (await this.#revoke(user, [member], true)) === 1
+    }
+    const key = this.#keyOf(tag, member)
+    const user = await this.#connection.call('HGET', key, META.user)
+    if (typeof user === 'string' && USER_HASH.test(user) && userTag(user) === tag) {
+      return (await this.#revoke(user, [member], false)) === 1
+    }
+    return (await this.#connection.call('DEL', key)) === 1
   }
 
   async destroyUserSessions(userId: string, options: { except?: string } = {}): Promise<number> {
-    const keep = options.except === undefined ? '' : this.key(options.except).slice(this.keySchema.length)
-    return Number(await this.#connection.run(DESTROY_USER, [this.#indexKey(userId)], [this.keySchema, keep]))
+    const user = hashId(String(userId))
+    const index = this.#indexKey(user)
+    const keep = options.except === undefined ? undefined : this.#member(options.except)
+    let n = 0
+    // Again until only `keep` is left: a login that raced the first pass is ended by the next.
+    for (let pass = 0; pass < 10; pass++) {
+      const members = ((await this.#connection.call('ZRANGE', index, 0, -1)) as string[]).filter(
+        (m) => m !== keep,
+      )
+      if (members.length === 0) break
+      for (let i = 0; i < members.length; i += REVOKE_BATCH) {
+        n += await this.#revoke(user, members.slice(i, i + REVOKE_BATCH), true)
+      }
+    }
+    return n
   }
 
   async count(): Promise<number> {
@@ -185,19 +279,37 @@ export class RedisStore implements SessionStore {
   }
 
   #ttl(maxAge: MaxAge | undefined): number {
-    return typeof maxAge === 'number' ? maxAge : (this.ttl ?? DEFAULTS.fallbackTtl)
+    return (typeof maxAge === 'number' ? duration(maxAge) : undefined) ?? this.ttl ?? DEFAULTS.fallbackTtl
   }
 
-  #indexKey(userId: string): string {
-    const hash = hashId(userId)
-    return `${this.keySchema}u:{${slotTag(hash)}}${hash.slice(1)}`
+  /** What the user index holds for a session: the key hash (or, with `hashIds: false`, the id). */
+  #member(id: string): string {
+    return this.hashIds ? hashId(id) : id
   }
 
-  #handle(member: string): string {
-    // member is `{t}rest`: with hashed ids that is the hash itself; otherwise hash the raw id.
-    const tag = member.charAt(1)
-    const rest = member.slice(3)
-    return this.hashIds ? tag + rest : hashId(rest)
+  #keyOf(tag: string, member: string): string {
+    return `${this.keySchema}{${tag}}${member}`
+  }
+
+  #indexKey(user: string): string {
+    return `${this.keySchema}u:{${userTag(user)}}${user}`
+  }
+
+  /** A stored `_u` we can trust to name the index in this session's slot, or undefined. */
+  #ownerOf(id: string, user: unknown): string | undefined {
+    return typeof user === 'string' && USER_HASH.test(user) && userTag(user) === tagOf(id) ? user : undefined
+  }
+
+  /** Ends sessions of `user` by their members; `owned`: only those whose `_u` is that user. */
+  async #revoke(user: string, members: string[], owned: boolean): Promise<number> {
+    const tag = userTag(user)
+    const keys = [this.#indexKey(user), ...members.map((m) => this.#keyOf(tag, m))]
+    return Number(await this.#connection.run(REVOKE, keys, [Date.now(), owned ? '1' : '0', user, ...members]))
+  }
+
+  /** Runs a store call nobody waits for; a failure is only logged (the next read tries again). */
+  #background(what: string, promise: Promise<unknown>): void {
+    promise.catch((err: unknown) => debug('%s failed: %s', what, (err as Error).message))
   }
 }
 
@@ -207,11 +319,9 @@ function escapeGlob(s: string): string {
 
 function validate(o: RedisStoreOptions): RedisStoreOptions {
   if (typeof o !== 'object' || o === null) throw invalidOption('store', 'must be an object', o)
-  if (o.ttl !== undefined && !(Number.isFinite(o.ttl) && o.ttl > 0)) {
-    throw invalidOption('store.ttl', 'must be a positive number of SECONDS', o.ttl)
-  }
-  if (o.keySchema !== undefined && typeof o.keySchema !== 'string') {
-    throw invalidOption('store.keySchema', 'must be a string', o.keySchema)
+  // Braces would make Redis hash the schema instead of each id's tag: every session in one slot.
+  if (o.keySchema !== undefined && (typeof o.keySchema !== 'string' || /[{}]/.test(o.keySchema))) {
+    throw invalidOption('store.keySchema', 'must be a string without { or }', o.keySchema)
   }
   if (o.timeout !== undefined && !(Number.isFinite(o.timeout) && o.timeout > 0)) {
     throw invalidOption('store.timeout', 'must be a positive number of milliseconds', o.timeout)

@@ -33,8 +33,8 @@ export type StoredFields = Record<string, string>
 export const META = {
   /** Creation time, ms since the epoch. Set by the store on create; drives `absoluteTimeout`. */
   createdAt: '_c',
-  /** Last write or coarse read time, ms; only kept for sessions with a user (for `listSessions`). */
-  lastSeenAt: '_s',
+  /** When the store last set the TTL (a write, or a read's touch), ms; `listSessions` calls it `lastSeenAt`. */
+  touchedAt: '_t',
   /** Per-session `maxAge` when the app changed it (`ctx.session.maxAge = ...`). */
   maxAge: '_m',
   /** Expiry of the cookie last sent, ms; only kept with `renew`. */
@@ -47,14 +47,14 @@ export const META = {
 
 /** True for the reserved metadata fields of {@link META}: never session data. */
 export function isMeta(field: string): boolean {
-  return field.length === 2 && field.charCodeAt(0) === 95 /* _ */ && '_c_s_m_e_u_a'.includes(field)
+  return field.length === 2 && field.charCodeAt(0) === 95 /* _ */ && '_c_t_m_e_u_a'.includes(field)
 }
 
 /** What a load needs to know to enforce the timeouts on the server side. */
 export interface LoadOptions {
   /** Current time, ms (injected, so tests can move the clock). */
   now: number
-  /** Idle timeout, ms: the TTL the session slides to when read. */
+  /** Idle timeout, ms: the TTL the session slides to (a stored `_m` takes precedence). */
   ttl: number
   /** Absolute lifetime since creation, ms, or 0 for none. */
   absoluteTimeout: number
@@ -63,10 +63,25 @@ export interface LoadOptions {
 /** A write: `create` refuses an existing id; `update` and `replace` refuse a missing (destroyed, expired) one. */
 export interface WriteOptions extends LoadOptions {
   mode: 'create' | 'update' | 'replace'
-  /** Fields to set (data and metadata), already encoded. */
+  /**
+   * Fields to set (data and metadata), already encoded. `_u` (the owner) is given on `create` only:
+   * a session's owner never changes under its id (a login moves the session to a new id).
+   */
   set: StoredFields
-  /** Fields to delete. */
+  /** Fields to delete. Deleting `_u` takes the session out of its user's index (a logout that keeps the session). */
   del: string[]
+  /** Creation time of the session, ms: with `absoluteTimeout`, the TTL never reaches past it. @default set._c, else now */
+  createdAt?: number
+  /** On `update`: the owner (`_u`) the stored session has, so its index is kept. */
+  user?: string | undefined
+  /** On `create` with an owner: the user's other sessions beyond this count are ended, least recent first. @default 100 */
+  maxSessionsPerUser?: number
+}
+
+/** What a request knows of a session's owner when it removes it; without it the store looks it up. */
+export interface Owner {
+  /** The `_u` of the stored session, or undefined when it has no owner. */
+  user: string | undefined
 }
 
 /** The result of a load: the stored fields, `null` when unknown, `'expired'` when the absolute timeout ended it. */
@@ -97,11 +112,16 @@ export interface SessionStore extends KoaSessionStore {
    * Deletes a session and its entry in its user's index. Resolves `true` when it still existed,
    * so a request can tell that another one destroyed its session meanwhile.
    */
-  remove(id: string): Promise<boolean>
+  remove(id: string, owner?: Owner): Promise<boolean>
+  /** The handle `listSessions` gives the session of `id` (for instance to mark "this device"). */
+  handle(id: string): string
   /** The live sessions of a user (needs the `userId` option of the middleware). */
   listSessions(userId: string): Promise<SessionInfo[]>
-  /** Revokes one session by the handle `listSessions` gave. */
-  destroySession(handle: string): Promise<void>
+  /**
+   * Revokes one session by the handle `listSessions` gave. With `{ userId }`, only if the session
+   * belongs to that user. Resolves true when a session was ended.
+   */
+  destroySession(handle: string, options?: { userId?: string }): Promise<boolean>
   /** Revokes every session of a user, except the one whose id is `except`. Resolves the number revoked. */
   destroyUserSessions(userId: string, options?: { except?: string }): Promise<number>
   /** Number of live sessions in the store. */

@@ -68,7 +68,7 @@ it('RedisStore at rest: no raw session id appears in any key, field or value (pl
   expect(handedOut).toHaveLength(6)
   const all = await dump(port, ks)
   expect(all.filter((k) => k.type === 'hash')).toHaveLength(5)
-  expect(all.filter((k) => k.type === 'set').length).toBeGreaterThanOrEqual(2)
+  expect(all.filter((k) => k.type === 'zset').length).toBeGreaterThanOrEqual(2)
   const text = JSON.stringify(all)
   for (const id of handedOut) {
     expect(text).not.toContain(id)

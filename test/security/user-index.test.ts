@@ -102,10 +102,12 @@ for (const kind of ['RedisStore', 'MemoryStore'] as const) {
       expect(s.createdAt).toBeGreaterThanOrEqual(before)
       expect(s.createdAt).toBeLessThanOrEqual(Date.now())
       expect(s.lastSeenAt).toBeGreaterThanOrEqual(s.createdAt)
-      expect(s.handle).toMatch(/^[A-Za-z0-9_-]{43}$/)
+      // The id's tag, then the hash of the id.
+      expect(s.handle).toMatch(/^[A-Za-z0-9_-]{46}$/)
     }
-    const ids = [cookieId(phone), cookieId(laptop)]
-    for (const h of list.map((s) => s.handle)) expect(ids).not.toContain(h)
+    const ids = [cookieId(phone), cookieId(laptop)] as string[]
+    for (const h of list.map((s) => s.handle)) for (const id of ids) expect(h).not.toContain(id.slice(0, 40))
+    expect(list.map((s) => s.handle).sort()).toEqual(ids.map((id) => r.store.handle(id)).sort())
     expect(await r.store.listSessions('nobody')).toEqual([])
   })
 
@@ -206,7 +208,7 @@ it('RedisStore user index: expiry empties listSessions and leaves no key at all 
   expect(await r.store.listSessions('hana')).toHaveLength(2)
   const all = await dump(port, r.ks)
   // The index never outlives its sessions.
-  const index = all.find((k) => k.type === 'set')
+  const index = all.find((k) => k.type === 'zset')
   expect(index?.pttl).toBeGreaterThan(0)
   expect(index?.pttl).toBeLessThanOrEqual(200)
   await sleep(300)
@@ -233,8 +235,9 @@ it('RedisStore user index: the index never lists a session that is gone (logout,
   const [first] = await r.store.listSessions('jo')
   await r.store.destroySession(first?.handle as string)
   const all = await dump(port, r.ks)
-  const index = all.find((k) => k.type === 'set')
-  const sessions = all.filter((k) => k.type === 'hash').map((k) => k.key.slice(r.ks.length))
+  const index = all.find((k) => k.type === 'zset')
+  // Members are the hashes that end the session keys (`<ks>{tag}<hash>`).
+  const sessions = all.filter((k) => k.type === 'hash').map((k) => k.key.slice(r.ks.length + 5))
   expect(index?.strings).toEqual(sessions)
   expect(await r.store.destroyUserSessions('jo')).toBe(1)
   expect(await keysUnder(port, r.ks)).toEqual([])
@@ -243,10 +246,10 @@ it('RedisStore user index: the index never lists a session that is gone (logout,
 it("RedisStore user index: a user's sessions share the slot tag of the user's index, even when ctx.sessionId was read before login", async () => {
   const r = await rig('RedisStore')
   await login(r, 'kim')
-  // Eight times, so an id drawn outside the slot cannot pass by luck (1 in 64 each).
+  // Eight times, so an id drawn outside the slot cannot pass by luck.
   for (let i = 0; i < 8; i++) await request(r.server).get('/peek?login=kim')
   const keys = await keysUnder(port, r.ks)
-  const tags = new Set(keys.map((k) => /\{(.)\}/.exec(k.slice(r.ks.length))?.[1]))
+  const tags = new Set(keys.map((k) => /\{(...)\}/.exec(k.slice(r.ks.length))?.[1]))
   // Nine sessions and one index, all in one hash slot, so each script stays single-slot on a Cluster.
   expect(keys).toHaveLength(10)
   expect([...tags]).toHaveLength(1)
