@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { renderChart } from './chart.js'
 import { commandCell, fmt, fmtCount, int, name, PEERS, type Target, table, total } from './markdown.js'
+import { redisTargets, renderRedisCost } from './report-redis.js'
 import type { Results, SoakResults, Summary } from './results.js'
 import { SCENARIO_LABELS, type Scenario, type Variant } from './scenarios.js'
 
@@ -96,15 +97,25 @@ export function renderMarkdown(r: Results, soak: SoakResults | undefined): strin
   out.push('## Per scenario', '')
   out.push(
     'Medians over the rounds. CPU is the server process’s user + system time (`process.cpuUsage()` in the ' +
-      'server, delta around the run) divided by the requests it served. Ratios are the median of the ' +
-      'per-round ratios (each round runs the variants back to back).',
+      'server, delta around the run) divided by the requests it served; Redis CPU is redis-server’s, over ' +
+      'the same run (see "Redis cost per request"). Ratios are the median of the per-round ratios (each ' +
+      'round runs the variants back to back).',
     '',
   )
   for (const sc of scenarios) {
     out.push(`### ${SCENARIO_LABELS[sc]} (\`/${sc}\`)`, '')
     out.push(
       table(
-        ['variant', 'req/s', 'p99 ms', 'CPU µs/req', '× hand-written', '× koa-session', 'failed responses'],
+        [
+          'variant',
+          'req/s',
+          'p99 ms',
+          'CPU µs/req',
+          'Redis CPU µs/req',
+          '× hand-written',
+          '× koa-session',
+          'failed responses',
+        ],
         variants.map((v) => {
           const c = cell(sc, v)
           const failed = r.measurements
@@ -118,6 +129,7 @@ export function renderMarkdown(r: Results, soak: SoakResults | undefined): strin
             int(c?.rps),
             fmt(c?.p99Ms, 1),
             fmt(c?.cpuUsPerReq, 0),
+            fmt(c?.redisCpuUsPerReq, 1),
             fmt(c?.ratioHandwritten),
             fmt(c?.ratioKoaSession),
             failed === 0 ? '0' : `${failed} of ${served}`,
@@ -152,6 +164,8 @@ export function renderMarkdown(r: Results, soak: SoakResults | undefined): strin
     '',
   )
 
+  out.push(...renderRedisCost(r))
+
   out.push('## Bytes per session in Redis', '')
   out.push(
     '`MEMORY USAGE <key> SAMPLES 0` summed over every key one session occupies, right after the session was ' +
@@ -181,7 +195,7 @@ export function renderMarkdown(r: Results, soak: SoakResults | undefined): strin
   )
 
   out.push('## Targets (PRODUCT.md section 8), ours', '')
-  out.push(...targets(r).map((t) => `- ${t.ok ? 'PASS' : 'MISS'}: ${t.text}`), '')
+  out.push(...[...targets(r), ...redisTargets(r)].map((t) => `- ${t.ok ? 'PASS' : 'MISS'}: ${t.text}`), '')
 
   if (soak !== undefined) out.push(...renderSoak(soak), '')
 
