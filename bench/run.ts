@@ -5,7 +5,7 @@
  *   npm run bench:smoke    the same code on a few hundred requests per run, writes to a temp dir (CI)
  *
  * Options: --rounds N --duration S --warmup S --amount N --warmup-amount N --connections N --commands N
- *          --variants a,b --scenarios a,b --out DIR
+ *          --cluster-sessions N (0: no Cluster) --variants a,b --scenarios a,b --out DIR
  *          --cpu-prof a,b (profile those servers during each measured run) --smoke
  * See bench/README.md.
  */
@@ -15,6 +15,7 @@ import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { freePort, type RedisServer, startRedis } from '../test/redis-servers.js'
+import { measureClusterSpread } from './lib/cluster-spread.js'
 import { createSession, createSessions, get, probe } from './lib/http.js'
 import { machineInfo } from './lib/machine.js'
 import { CAN_PIN, pin, ROOT, ServerProcess } from './lib/processes.js'
@@ -36,6 +37,7 @@ const { values: argv } = parseArgs({
     'warmup-amount': { type: 'string' },
     connections: { type: 'string' },
     commands: { type: 'string' },
+    'cluster-sessions': { type: 'string' },
     variants: { type: 'string' },
     scenarios: { type: 'string' },
     out: { type: 'string' },
@@ -58,6 +60,8 @@ const settings: Settings = {
   commandRequests: num(argv.commands, smoke ? 20 : 200) as number,
   // commandstats time is wall-clock: chunks with a median keep one preempted command from swelling it.
   costChunks: 5,
+  // Kept in smoke (a Cluster starts in about 2 s) so CI runs the code path, on fewer sessions.
+  clusterSessions: num(argv['cluster-sessions'], smoke ? 100 : 1000) as number,
   pinned: CAN_PIN,
   serverCpu: '0',
   loadCpu: '1',
@@ -116,6 +120,14 @@ try {
   log(`redis-server idle: ${redisIdleUsPerS.toFixed(0)} µs of CPU per second`)
   const commands = await measureCommands(redis)
   const bytes = await measureBytes(redis)
+  // Before the timed runs, and torn down before them: the Cluster's gossip would otherwise share the cores.
+  const cluster = await measureClusterSpread({
+    variants,
+    sessions: settings.clusterSessions,
+    redisPort: redis.port,
+    log,
+    problems,
+  })
   const measurements = await measureThroughput(redis)
   const results: Results = {
     version: 2,
@@ -129,6 +141,7 @@ try {
     commands,
     bytes,
     redisIdleUsPerS,
+    ...(cluster === undefined ? {} : { cluster }),
     problems,
     loadAverage: { start: loadStart, end: loadavg() },
     wallClockS: Math.round((Date.now() - started) / 1000),

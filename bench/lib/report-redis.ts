@@ -1,4 +1,4 @@
-/** The report's Redis-tier section: what each request costs the Redis server. */
+/** The report's Redis-tier sections: what each request costs the Redis server, and the Cluster slot spread. */
 import { fmt, int, name, type Target, table, total } from './markdown.js'
 import type { CommandCounts } from './redis-stats.js'
 import type { Results } from './results.js'
@@ -133,6 +133,44 @@ function mainShare(r: Results): string {
     all += m.redisCpuUsPerReq * m.requests
   }
   return all > 0 ? `${((100 * main) / all).toFixed(1)}%` : 'n/a'
+}
+
+/** The Cluster slot spread section; empty when it was not measured. */
+export function renderClusterSpread(r: Results): string[] {
+  const c = r.cluster
+  if (c === undefined) return []
+  const rows = r.variants.flatMap((v) => {
+    const f = c.variants[v]
+    if (f === undefined) return []
+    return [
+      [
+        name(v),
+        int(f.sessions),
+        int(f.keys),
+        int(f.slots),
+        f.keysPerMaster.map(int).join(' / '),
+        f.maxMinRatio === null ? 'a master holds none' : fmt(f.maxMinRatio),
+      ],
+    ]
+  })
+  return [
+    '## Cluster slot spread',
+    '',
+    `Sessions created through each variant’s own server pointed at a Cluster of ${c.masters.length} masters ` +
+      '(no replicas) started for the run; every key on each master counted (`KEYS *`) and its hash slot ' +
+      'asked with `CLUSTER KEYSLOT`. A Cluster has 16,384 slots; keys confined to few slots cannot be ' +
+      'spread evenly when masters are added.',
+    '',
+    table(['variant', 'sessions', 'keys', 'distinct slots', 'keys per master', 'max / min master'], rows, [
+      ':--',
+      '--:',
+      '--:',
+      '--:',
+      '--:',
+      '--:',
+    ]),
+    '',
+  ]
 }
 
 /** The Redis CPU targets of PRODUCT.md section 8, judged under load and sequentially. */

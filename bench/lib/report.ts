@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { renderChart } from './chart.js'
 import { commandCell, fmt, fmtCount, int, name, PEERS, type Target, table, total } from './markdown.js'
-import { redisTargets, renderRedisCost } from './report-redis.js'
+import { redisTargets, renderClusterSpread, renderRedisCost } from './report-redis.js'
 import type { Results, SoakResults, Summary } from './results.js'
 import { SCENARIO_LABELS, type Scenario, type Variant } from './scenarios.js'
 
@@ -193,6 +193,8 @@ export function renderMarkdown(r: Results, soak: SoakResults | undefined): strin
     ),
     '',
   )
+
+  out.push(...renderClusterSpread(r))
 
   out.push('## Targets (PRODUCT.md section 8), ours', '')
   out.push(...[...targets(r), ...redisTargets(r)].map((t) => `- ${t.ok ? 'PASS' : 'MISS'}: ${t.text}`), '')

@@ -18,6 +18,8 @@ export interface Settings {
   commandRequests: number
   /** The chunks the sequential Redis cost requests are sent in; the median chunk is kept. */
   costChunks: number
+  /** Sessions created through each variant on the Cluster for the slot spread; 0: not measured. */
+  clusterSessions: number
   /** Whether server / load generator / Redis were pinned with taskset. */
   pinned: boolean
   serverCpu: string
@@ -100,6 +102,26 @@ export interface BytesFigure {
   keys: KeyBytes[]
 }
 
+/** Where the sessions of one variant landed on the Cluster. */
+export interface SlotSpread {
+  sessions: number
+  /** Keys found on the masters after creating `sessions` sessions (every key, indexes included). */
+  keys: number
+  /** Distinct hash slots those keys occupy (`CLUSTER KEYSLOT`). */
+  slots: number
+  /** Keys on each master, in the order of {@link ClusterSpread.masters}. */
+  keysPerMaster: number[]
+  /** Keys on the fullest master / keys on the emptiest; null when a master holds none. */
+  maxMinRatio: number | null
+}
+
+/** The hash-slot spread of sessions on one 3-master Cluster, per variant that supports a Cluster. */
+export interface ClusterSpread {
+  /** `host:port` of each master. */
+  masters: string[]
+  variants: Partial<Record<Variant, SlotSpread>>
+}
+
 export interface Results {
   version: 2
   createdAt: string
@@ -114,6 +136,8 @@ export interface Results {
   bytes: Partial<Record<Variant, { small: BytesFigure; large: BytesFigure }>>
   /** redis-server CPU per second with no requests (its timers), µs; included in every Redis CPU figure. */
   redisIdleUsPerS: number
+  /** Absent when not measured (`--cluster-sessions 0`, or neither ours nor koa-session selected). */
+  cluster?: ClusterSpread
   /**
    * Harness failures (a failed probe or setup, a crashed server). Empty on a clean run. Error responses
    * under load are not problems: they are results, counted in each measurement.
