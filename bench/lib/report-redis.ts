@@ -65,7 +65,7 @@ export function renderRedisCost(r: Results): string[] {
       '(median over rounds); a busy Redis serves many connections per event-loop turn. **Sequential**: ' +
       `${r.settings.commandRequests} requests one at a time without MONITOR, next to the command counts, ` +
       `in ${r.settings.costChunks} chunks of which the median is kept; each request finds Redis idle and ` +
-      'pays a whole wake-up, so the figures are larger but far less noisy.',
+      'pays a whole wake-up, so the figures are larger but do not depend on the throughput reached.',
     '',
     idleNote(r),
     '',
