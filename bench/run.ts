@@ -5,7 +5,8 @@
  *   npm run bench:smoke    the same code on a few hundred requests per run, writes to a temp dir (CI)
  *
  * Options: --rounds N --duration S --warmup S --amount N --warmup-amount N --connections N --commands N
- *          --variants a,b --scenarios a,b --out DIR --cpu-prof a,b (profile those servers during each measured run) --smoke
+ *          --cluster-sessions N (0: no Cluster) --variants a,b --scenarios a,b --out DIR
+ *          --cpu-prof a,b (profile those servers during each measured run) --smoke
  * See bench/README.md.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -14,14 +15,17 @@ import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { freePort, type RedisServer, startRedis } from '../test/redis-servers.js'
+import { measureClusterSpread } from './lib/cluster-spread.js'
 import { createSession, createSessions, get, probe } from './lib/http.js'
 import { machineInfo } from './lib/machine.js'
 import { CAN_PIN, pin, ROOT, ServerProcess } from './lib/processes.js'
+import { cpuPerRequest, idleCpuRate, measureRedisCost, readCpuTime, summarizeCost } from './lib/redis-cost.js'
 import { countCommands, flushAll, keyMemory, perRequest } from './lib/redis-stats.js'
 import { renderMarkdown, writeReport } from './lib/report.js'
-import type { BytesFigure, CommandFigure, Measurement, Results, Settings, Summary } from './lib/results.js'
+import { renderRedisRatios } from './lib/report-redis.js'
+import type { BytesFigure, CommandFigure, Measurement, Results, Settings } from './lib/results.js'
 import { needsSession, SCENARIOS, type Scenario, VARIANTS, type Variant } from './lib/scenarios.js'
-import { median } from './lib/stats.js'
+import { summarize } from './lib/summary.js'
 
 const { values: argv } = parseArgs({
   options: {
@@ -33,6 +37,7 @@ const { values: argv } = parseArgs({
     'warmup-amount': { type: 'string' },
     connections: { type: 'string' },
     commands: { type: 'string' },
+    'cluster-sessions': { type: 'string' },
     variants: { type: 'string' },
     scenarios: { type: 'string' },
     out: { type: 'string' },
@@ -53,6 +58,10 @@ const settings: Settings = {
   warmupAmount: amount === undefined ? undefined : num(argv['warmup-amount'], 20),
   connections: num(argv.connections, smoke ? 5 : 50) as number,
   commandRequests: num(argv.commands, smoke ? 20 : 200) as number,
+  // commandstats time is wall-clock: chunks with a median keep one preempted command from swelling it.
+  costChunks: 5,
+  // Kept in smoke (a Cluster starts in about 2 s) so CI runs the code path, on fewer sessions.
+  clusterSessions: num(argv['cluster-sessions'], smoke ? 100 : 1000) as number,
   pinned: CAN_PIN,
   serverCpu: '0',
   loadCpu: '1',
@@ -107,20 +116,32 @@ try {
   for (const s of startups) if (s.status === 'rejected') throw s.reason
 
   const machine = await machineInfo(redis.port)
+  const redisIdleUsPerS = await idleCpuRate(redis.pid, 1000)
+  log(`redis-server idle: ${redisIdleUsPerS.toFixed(0)} µs of CPU per second`)
   const commands = await measureCommands(redis)
   const bytes = await measureBytes(redis)
+  // Before the timed runs, and torn down before them: the Cluster's gossip would otherwise share the cores.
+  const cluster = await measureClusterSpread({
+    variants,
+    sessions: settings.clusterSessions,
+    redisPort: redis.port,
+    log,
+    problems,
+  })
   const measurements = await measureThroughput(redis)
   const results: Results = {
-    version: 1,
+    version: 2,
     createdAt: new Date().toISOString(),
     machine,
     settings,
     variants,
     scenarios,
     measurements,
-    summary: summarize(measurements),
+    summary: summarize(measurements, scenarios, variants),
     commands,
     bytes,
+    redisIdleUsPerS,
+    ...(cluster === undefined ? {} : { cluster }),
     problems,
     loadAverage: { start: loadStart, end: loadavg() },
     wallClockS: Math.round((Date.now() - started) / 1000),
@@ -129,6 +150,7 @@ try {
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
   writeReport(outDir, results)
   console.log(`\n${renderMarkdown(results, undefined).split('\n## Redis commands')[0]}`)
+  console.log(renderRedisRatios(results).join('\n'))
   log(`results: ${relative(process.cwd(), outDir) || '.'}/latest.{json,md}, chart.svg`)
 } finally {
   await Promise.allSettled([...servers.values()].map((s) => s.stop()))
@@ -154,19 +176,28 @@ async function measureCommands(r: RedisServer): Promise<Results['commands']> {
         await flushAll(r.port)
         const cookie = needsSession(scenario) ? await createSession(server.url, scenario) : undefined
         const url = `${server.url}/${scenario}`
-        // Warm: scripts loaded, connections up, so the counted window holds nothing but steady state.
-        for (let i = 0; i < 3; i++) await get(url, cookie)
-        const counts = await countCommands(r.port, async () => {
-          for (let i = 0; i < n; i++) {
+        const send = async (count: number): Promise<void> => {
+          for (let i = 0; i < count; i++) {
             const reply = await get(url, cookie)
             if (reply.status !== 200) throw new Error(`${url} answered ${reply.status}`)
           }
-        })
+        }
+        // Warm: scripts loaded, connections up, so the counted window holds nothing but steady state.
+        for (let i = 0; i < 3; i++) await get(url, cookie)
+        // Two passes: the cost without MONITOR (it costs Redis too), then who sent what with it.
+        const samples = await measureRedisCost(r.port, r.pid, n, settings.costChunks, send)
+        const counts = await countCommands(r.port, () => send(n))
+        const cost = summarizeCost(samples, counts.client, counts.lua)
         row[variant] = {
           n,
           sent: perRequest(counts.client, n),
           executed: perRequest(counts.executed, n),
           insideScripts: perRequest(counts.lua, n),
+          redisCpu: cost.cpu,
+          durationMs: cost.durationMs,
+          usec: cost.usec,
+          sentUsec: cost.sentUsec,
+          redisTimeUs: cost.timeUs,
         }
       } catch (error) {
         problems.push(`commands ${scenario} ${variant}: ${(error as Error).message}`)
@@ -204,7 +235,7 @@ async function measureBytes(r: RedisServer): Promise<Results['bytes']> {
 
 async function measureThroughput(r: RedisServer): Promise<Measurement[]> {
   const out: Measurement[] = []
-  const total = settings.rounds * scenarios.length * variants.length
+  const cells = settings.rounds * scenarios.length * variants.length
   let done = 0
   const phaseStart = Date.now()
   for (let round = 1; round <= settings.rounds; round++) {
@@ -222,13 +253,13 @@ async function measureThroughput(r: RedisServer): Promise<Measurement[]> {
         try {
           const m = await measureOne(r, server, scenario, round)
           out.push(m)
-          const eta = ((Date.now() - phaseStart) / done) * (total - done)
+          const eta = ((Date.now() - phaseStart) / done) * (cells - done)
           log(
             `[${round}/${settings.rounds}] ${scenario.padEnd(9)} ${variant.padEnd(19)} ` +
               `${m.rps.toFixed(0).padStart(6)} req/s  p99 ${m.p99Ms.toFixed(1).padStart(5)} ms  ` +
-              `${m.cpuUsPerReq.toFixed(0).padStart(4)} µs/req` +
+              `${m.cpuUsPerReq.toFixed(0).padStart(4)} µs/req  Redis ${m.redisCpuUsPerReq.toFixed(1).padStart(5)} µs/req` +
               (m.errors + m.non2xx + m.timeouts > 0 ? `  ERRORS ${m.errors}/${m.non2xx}/${m.timeouts}` : '') +
-              `  (${done}/${total}, ~${Math.ceil(eta / 1000)} s left)`,
+              `  (${done}/${cells}, ~${Math.ceil(eta / 1000)} s left)`,
           )
         } catch (error) {
           problems.push(`round ${round} ${scenario} ${variant}: ${(error as Error).message}`)
@@ -260,7 +291,9 @@ async function measureOne(
   const profile = profiled.includes(server.variant)
   if (profile) await server.ask('profile-start')
   const before = await server.ask('cpu')
+  const redisBefore = readCpuTime(r.pid)
   const result = await load(target, cookies, settings.durationS, settings.amount)
+  const redisAfter = readCpuTime(r.pid)
   const after = await server.ask('cpu')
   if (profile) {
     const dir = join(outDir, 'profiles')
@@ -274,6 +307,7 @@ async function measureOne(
     (after.cpu?.user ?? 0) + (after.cpu?.system ?? 0) - (before.cpu?.user ?? 0) - (before.cpu?.system ?? 0)
   const durationS = (result.finish.getTime() - result.start.getTime()) / 1000
   const requests = result.requests.total
+  const redisCpu = cpuPerRequest(redisBefore, redisAfter, requests)
   return {
     round,
     scenario,
@@ -284,6 +318,8 @@ async function measureOne(
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     cpuUsPerReq: requests > 0 ? cpu / requests : Number.NaN,
+    redisCpuUsPerReq: redisCpu.totalUs,
+    redisMainCpuUsPerReq: redisCpu.mainUs,
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
@@ -313,35 +349,4 @@ function load(
           },
         }),
   })
-}
-
-function summarize(measurements: readonly Measurement[]): Results['summary'] {
-  const out: Results['summary'] = {}
-  for (const scenario of scenarios) {
-    const row: Partial<Record<Variant, Summary>> = {}
-    const of = (variant: Variant): Measurement[] =>
-      measurements.filter((m) => m.scenario === scenario && m.variant === variant)
-    const ratio = (variant: Variant, base: Variant): number => {
-      const ratios: number[] = []
-      for (const m of of(variant)) {
-        const b = of(base).find((x) => x.round === m.round)
-        if (b !== undefined && b.rps > 0) ratios.push(m.rps / b.rps)
-      }
-      return median(ratios)
-    }
-    for (const variant of variants) {
-      const ms = of(variant)
-      if (ms.length === 0) continue
-      row[variant] = {
-        rps: median(ms.map((m) => m.rps)),
-        p99Ms: median(ms.map((m) => m.p99Ms)),
-        cpuUsPerReq: median(ms.map((m) => m.cpuUsPerReq)),
-        ratioHandwritten: ratio(variant, 'handwritten'),
-        ratioKoaSession: ratio(variant, 'koa-session'),
-        rounds: ms.length,
-      }
-    }
-    out[scenario] = row
-  }
-  return out
 }

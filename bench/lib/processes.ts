@@ -25,6 +25,8 @@ export interface StartOptions {
   readonly cpu?: string | undefined
   /** Extra node flags, e.g. `--cpu-prof`. */
   readonly nodeArgs?: readonly string[] | undefined
+  /** Extra environment, e.g. `REDIS_CLUSTER` (see `bench/servers/harness.ts`). */
+  readonly env?: Readonly<Record<string, string>> | undefined
   readonly startTimeoutMs?: number | undefined
 }
 
@@ -68,6 +70,9 @@ export class ServerProcess {
         REDIS_PORT: String(o.redisPort),
         BENCH_VARIANT: variant,
         NODE_ENV: 'production',
+        // Only the runner points a server at a Cluster: never one inherited from the shell.
+        REDIS_CLUSTER: undefined,
+        ...o.env,
       },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     })

@@ -9,15 +9,24 @@ export type CommandCounts = Record<string, number>
 /** Our own harness commands, never attributed to a variant. */
 const HARNESS = /^(config|info|monitor|echo|ping|flushall|keys|memory|client|hello|command|select)(\||$)/
 
-/** Parses `INFO commandstats` into calls per command (subcommands as `config|resetstat`). */
-export function parseCommandStats(info: string): CommandCounts {
-  const counts: CommandCounts = {}
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+/** `INFO commandstats` per command: calls, and the microseconds Redis spent executing them. */
+export interface CommandStats {
+  calls: CommandCounts
+  /** A script's `usec` includes the commands it runs, which are also listed on their own. */
+  usec: CommandCounts
+}
+
+/** Parses `INFO commandstats` (subcommands as `config|resetstat`), leaving out the harness's own commands. */
+export function parseCommandStats(info: string): CommandStats {
+  const calls: CommandCounts = {}
+  const usec: CommandCounts = {}
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
     const name = (match[1] as string).toLowerCase()
     if (HARNESS.test(name)) continue
-    counts[name] = Number(match[2])
+    calls[name] = Number(match[2])
+    usec[name] = Number(match[3])
   }
-  return counts
+  return { calls, usec }
 }
 
 /** A MONITOR connection recording every command Redis executes, split into client-sent and script-inner. */
@@ -93,7 +102,7 @@ export async function countCommands(
   const monitor = await startMonitor(port)
   await run()
   const { client, lua } = await monitor.stop()
-  const executed = parseCommandStats(String(await sendCommand(port, ['INFO', 'commandstats'])))
+  const executed = parseCommandStats(String(await sendCommand(port, ['INFO', 'commandstats']))).calls
   return { executed, client, lua }
 }
 

@@ -1,9 +1,11 @@
 /** Turns measured results into `latest.md` (tables) and `chart.svg`. Every figure comes from the JSON. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { CommandCounts } from './redis-stats.js'
+import { renderChart } from './chart.js'
+import { commandCell, fmt, fmtCount, int, name, PEERS, type Target, table, total } from './markdown.js'
+import { redisTargets, renderClusterSpread, renderRedisCost } from './report-redis.js'
 import type { Results, SoakResults, Summary } from './results.js'
-import { SCENARIO_LABELS, type Scenario, VARIANT_LABELS, VARIANT_SHORT, type Variant } from './scenarios.js'
+import { SCENARIO_LABELS, type Scenario, type Variant } from './scenarios.js'
 
 /** Writes `latest.md` and `chart.svg` into `dir` (adding `soak.json` from `dir` when present). */
 export function writeReport(dir: string, results: Results): void {
@@ -11,41 +13,6 @@ export function writeReport(dir: string, results: Results): void {
   const soak = existsSync(soakFile) ? (JSON.parse(readFileSync(soakFile, 'utf8')) as SoakResults) : undefined
   writeFileSync(join(dir, 'latest.md'), renderMarkdown(results, soak))
   writeFileSync(join(dir, 'chart.svg'), renderChart(results))
-}
-
-const PEERS: readonly Variant[] = ['koa-session', 'koa-generic-session', 'express-session', 'fastify-session']
-
-const fmt = (value: number | undefined, digits = 2): string =>
-  value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits)
-const int = (value: number | undefined): string =>
-  value === undefined || !Number.isFinite(value) ? 'n/a' : Math.round(value).toLocaleString('en-US')
-const name = (v: Variant): string => (v === 'ours' ? `**${VARIANT_SHORT[v]}**` : VARIANT_SHORT[v])
-
-function row(cells: readonly string[]): string {
-  return `| ${cells.join(' | ')} |`
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[], align?: string[]): string {
-  const sep = header.map((_, i) => align?.[i] ?? (i === 0 ? ':--' : '--:'))
-  return [row(header), row(sep), ...rows.map(row)].join('\n')
-}
-
-function total(counts: CommandCounts | undefined): number | undefined {
-  return counts === undefined ? undefined : Object.values(counts).reduce((a, b) => a + b, 0)
-}
-
-function commandCell(counts: CommandCounts | undefined): string {
-  if (counts === undefined) return 'n/a'
-  const t = total(counts) as number
-  const parts = Object.entries(counts)
-    .filter(([, c]) => c > 0)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([n, c]) => (Math.abs(c - 1) < 1e-9 ? n : `${fmtCount(c)}× ${n}`))
-  return parts.length === 0 ? '0' : `${fmtCount(t)} (${parts.join(', ')})`
-}
-
-function fmtCount(c: number): string {
-  return Number.isInteger(c) ? String(c) : c.toFixed(2).replace(/0$/, '')
 }
 
 /** The markdown report. */
@@ -130,15 +97,25 @@ export function renderMarkdown(r: Results, soak: SoakResults | undefined): strin
   out.push('## Per scenario', '')
   out.push(
     'Medians over the rounds. CPU is the server process’s user + system time (`process.cpuUsage()` in the ' +
-      'server, delta around the run) divided by the requests it served. Ratios are the median of the ' +
-      'per-round ratios (each round runs the variants back to back).',
+      'server, delta around the run) divided by the requests it served; Redis CPU is redis-server’s, over ' +
+      'the same run (see "Redis cost per request"). Ratios are the median of the per-round ratios (each ' +
+      'round runs the variants back to back).',
     '',
   )
   for (const sc of scenarios) {
     out.push(`### ${SCENARIO_LABELS[sc]} (\`/${sc}\`)`, '')
     out.push(
       table(
-        ['variant', 'req/s', 'p99 ms', 'CPU µs/req', '× hand-written', '× koa-session', 'failed responses'],
+        [
+          'variant',
+          'req/s',
+          'p99 ms',
+          'CPU µs/req',
+          'Redis CPU µs/req',
+          '× hand-written',
+          '× koa-session',
+          'failed responses',
+        ],
         variants.map((v) => {
           const c = cell(sc, v)
           const failed = r.measurements
@@ -152,6 +129,7 @@ export function renderMarkdown(r: Results, soak: SoakResults | undefined): strin
             int(c?.rps),
             fmt(c?.p99Ms, 1),
             fmt(c?.cpuUsPerReq, 0),
+            fmt(c?.redisCpuUsPerReq, 1),
             fmt(c?.ratioHandwritten),
             fmt(c?.ratioKoaSession),
             failed === 0 ? '0' : `${failed} of ${served}`,
@@ -186,6 +164,8 @@ export function renderMarkdown(r: Results, soak: SoakResults | undefined): strin
     '',
   )
 
+  out.push(...renderRedisCost(r))
+
   out.push('## Bytes per session in Redis', '')
   out.push(
     '`MEMORY USAGE <key> SAMPLES 0` summed over every key one session occupies, right after the session was ' +
@@ -214,8 +194,10 @@ export function renderMarkdown(r: Results, soak: SoakResults | undefined): strin
     '',
   )
 
+  out.push(...renderClusterSpread(r))
+
   out.push('## Targets (PRODUCT.md section 8), ours', '')
-  out.push(...targets(r).map((t) => `- ${t.ok ? 'PASS' : 'MISS'}: ${t.text}`), '')
+  out.push(...[...targets(r), ...redisTargets(r)].map((t) => `- ${t.ok ? 'PASS' : 'MISS'}: ${t.text}`), '')
 
   if (soak !== undefined) out.push(...renderSoak(soak), '')
 
@@ -223,11 +205,6 @@ export function renderMarkdown(r: Results, soak: SoakResults | undefined): strin
     out.push('## Problems during the run', '', ...r.problems.map((p) => `- ${p}`), '')
   }
   return `${out.join('\n').trimEnd()}\n`
-}
-
-interface Target {
-  ok: boolean
-  text: string
 }
 
 function targets(r: Results): Target[] {
@@ -328,108 +305,4 @@ function renderSoak(soak: SoakResults): string[] {
       ],
     ),
   ]
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Chart
-
-const COLORS: Readonly<Record<Variant, string>> = {
-  bare: '#b0b0b0',
-  handwritten: '#4d4d4d',
-  ours: '#d62728',
-  'koa-session': '#1f77b4',
-  'koa-generic-session': '#17becf',
-  'express-session': '#ff7f0e',
-  'fastify-session': '#2ca02c',
-}
-
-const esc = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
-
-/** Grouped bars: throughput relative to the hand-written handler, per scenario (groups) and variant (bars). */
-export function renderChart(r: Results): string {
-  const variants = r.variants
-  const scenarios = r.scenarios
-  const W = 1000
-  const H = 500
-  const left = 56
-  const right = 16
-  const top = 48
-  const bottom = 130
-  const plotW = W - left - right
-  const plotH = H - top - bottom
-  const values = scenarios.flatMap((sc) => variants.map((v) => r.summary[sc]?.[v]?.ratioHandwritten ?? 0))
-  const maxValue = Math.max(1.2, ...values.filter(Number.isFinite))
-  const step = maxValue > 3 ? 0.5 : 0.25
-  const yMax = Math.ceil(maxValue / step) * step
-  const y = (v: number): number => top + plotH - (v / yMax) * plotH
-  const groupW = plotW / Math.max(1, scenarios.length)
-  const barW = Math.min(26, (groupW * 0.84) / Math.max(1, variants.length))
-  const parts: string[] = []
-  parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ` +
-      `font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="600">` +
-      `${esc('Throughput relative to a hand-written GET + SET handler (1.0), per scenario')}</text>`,
-    `<text x="${W / 2}" y="39" text-anchor="middle" fill="#555">${esc(
-      `${r.machine.cpuModel}, ${r.machine.cores} cores, Node ${r.machine.node}, Redis ${r.machine.redis}; ` +
-        `${r.settings.connections} connections; median of ${r.settings.rounds} round(s); ${r.createdAt.slice(0, 10)}`,
-    )}</text>`,
-  )
-  for (let t = 0; t <= yMax + 1e-9; t += step) {
-    const ty = y(t)
-    parts.push(
-      `<line x1="${left}" x2="${W - right}" y1="${ty.toFixed(1)}" y2="${ty.toFixed(1)}" stroke="#e6e6e6"/>`,
-      `<text x="${left - 6}" y="${(ty + 4).toFixed(1)}" text-anchor="end" fill="#555">${t.toFixed(2)}</text>`,
-    )
-  }
-  parts.push(
-    `<text transform="translate(16 ${top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#333">` +
-      `× hand-written req/s</text>`,
-  )
-  for (const [si, sc] of scenarios.entries()) {
-    const gx = left + si * groupW
-    const x0 = gx + (groupW - barW * variants.length) / 2
-    for (const [vi, v] of variants.entries()) {
-      const value = r.summary[sc]?.[v]?.ratioHandwritten
-      if (value === undefined || !Number.isFinite(value)) continue
-      const bx = x0 + vi * barW
-      const by = y(value)
-      parts.push(
-        `<rect x="${(bx + 1).toFixed(1)}" y="${by.toFixed(1)}" width="${(barW - 2).toFixed(1)}" ` +
-          `height="${(top + plotH - by).toFixed(1)}" fill="${COLORS[v]}">` +
-          `<title>${esc(`${VARIANT_LABELS[v]}, ${SCENARIO_LABELS[sc]}: ${value.toFixed(2)}×`)}</title></rect>`,
-        `<text transform="translate(${(bx + barW / 2 + 3).toFixed(1)} ${(by - 4).toFixed(1)}) rotate(-90)" ` +
-          `font-size="10" fill="#333">${value.toFixed(2)}</text>`,
-      )
-    }
-    parts.push(
-      `<text x="${(gx + groupW / 2).toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle" fill="#222">` +
-        `${esc(SCENARIO_LABELS[sc])}</text>`,
-    )
-  }
-  // Reference lines: the yardstick and the 0.9 target.
-  for (const [value, label, dash, dy] of [
-    [1, '1.0 hand-written', '6 3', -3],
-    [0.9, '0.9 target', '2 3', 11],
-  ] as const) {
-    parts.push(
-      `<line x1="${left}" x2="${W - right}" y1="${y(value).toFixed(1)}" y2="${y(value).toFixed(1)}" ` +
-        `stroke="#222" stroke-dasharray="${dash}"/>`,
-      `<text x="${W - right - 4}" y="${(y(value) + dy).toFixed(1)}" text-anchor="end" font-size="10" fill="#222">${label}</text>`,
-    )
-  }
-  parts.push(`<line x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`)
-  const cols = 3
-  for (const [vi, v] of variants.entries()) {
-    const lx = left + (vi % cols) * (plotW / cols)
-    const ly = top + plotH + 44 + Math.floor(vi / cols) * 20
-    parts.push(
-      `<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[v]}"/>`,
-      `<text x="${lx + 18}" y="${ly}" fill="#222"${v === 'ours' ? ' font-weight="600"' : ''}>${esc(VARIANT_LABELS[v])}</text>`,
-    )
-  }
-  parts.push('</svg>')
-  return `${parts.join('\n')}\n`
 }

@@ -1,5 +1,6 @@
 /** The shape of `bench/results/latest.json` and `soak.json`: everything the report and chart are made from. */
 import type { MachineInfo } from './machine.js'
+import type { CpuPerRequest } from './redis-cost.js'
 import type { CommandCounts } from './redis-stats.js'
 import type { Scenario, Variant } from './scenarios.js'
 
@@ -13,8 +14,12 @@ export interface Settings {
   warmupS: number | undefined
   warmupAmount: number | undefined
   connections: number
-  /** Sequential requests per (variant, scenario) for the command counts. */
+  /** Sequential requests per (variant, scenario) for the command counts (and as many again for Redis cost). */
   commandRequests: number
+  /** The chunks the sequential Redis cost requests are sent in; the median chunk is kept. */
+  costChunks: number
+  /** Sessions created through each variant on the Cluster for the slot spread; 0: not measured. */
+  clusterSessions: number
   /** Whether server / load generator / Redis were pinned with taskset. */
   pinned: boolean
   serverCpu: string
@@ -34,6 +39,10 @@ export interface Measurement {
   p99Ms: number
   /** Server process CPU (user + system) per request, microseconds. */
   cpuUsPerReq: number
+  /** redis-server CPU per request during the same run, µs: every thread (schedstat); NaN without /proc. */
+  redisCpuUsPerReq: number
+  /** The same, redis-server's main thread alone. */
+  redisMainCpuUsPerReq: number
   errors: number
   timeouts: number
   non2xx: number
@@ -44,6 +53,12 @@ export interface Summary {
   rps: number
   p99Ms: number
   cpuUsPerReq: number
+  /** redis-server CPU per request under load, µs (every thread). */
+  redisCpuUsPerReq: number
+  /** Requests per second one Redis core carries: 1e6 / `redisCpuUsPerReq`. */
+  redisRpsPerCore: number
+  /** Median over rounds of (this variant's Redis CPU per request / koa-session + koa-redis's in the same round). */
+  redisCpuRatioKoaSession: number
   /** Median over rounds of (this variant's req/s / hand-written's req/s in the same round). */
   ratioHandwritten: number
   /** Same against koa-session + koa-redis. */
@@ -60,6 +75,19 @@ export interface CommandFigure {
   executed: CommandCounts
   /** Commands run inside Lua scripts (MONITOR `[lua]`), per request. */
   insideScripts: CommandCounts
+  /**
+   * redis-server CPU per request over another `n` sequential requests without MONITOR, µs: the median of
+   * the chunks they are sent in (`bench/lib/redis-cost.ts`).
+   */
+  redisCpu: CpuPerRequest
+  /** Wall-clock time of those requests, ms (idle Redis work scales with it: see `redisIdleUsPerS`). */
+  durationMs: number
+  /** INFO commandstats `usec` per request and command, median over the chunks (a script's includes its inner commands). */
+  usec: CommandCounts
+  /** The part of `usec` spent in commands the application sent (inner script commands left out), per command. */
+  sentUsec: CommandCounts
+  /** The sum of `sentUsec`: Redis command time per request, µs. */
+  redisTimeUs: number
 }
 
 export interface KeyBytes {
@@ -74,8 +102,28 @@ export interface BytesFigure {
   keys: KeyBytes[]
 }
 
+/** Where the sessions of one variant landed on the Cluster. */
+export interface SlotSpread {
+  sessions: number
+  /** Keys found on the masters after creating `sessions` sessions (every key, indexes included). */
+  keys: number
+  /** Distinct hash slots those keys occupy (`CLUSTER KEYSLOT`). */
+  slots: number
+  /** Keys on each master, in the order of {@link ClusterSpread.masters}. */
+  keysPerMaster: number[]
+  /** Keys on the fullest master / keys on the emptiest; null when a master holds none. */
+  maxMinRatio: number | null
+}
+
+/** The hash-slot spread of sessions on one 3-master Cluster, per variant that supports a Cluster. */
+export interface ClusterSpread {
+  /** `host:port` of each master. */
+  masters: string[]
+  variants: Partial<Record<Variant, SlotSpread>>
+}
+
 export interface Results {
-  version: 1
+  version: 2
   createdAt: string
   machine: MachineInfo
   settings: Settings
@@ -86,6 +134,10 @@ export interface Results {
   commands: Partial<Record<Scenario, Partial<Record<Variant, CommandFigure>>>>
   /** `small`: `{ views: 1 }`; `large`: the ~2 KB session of the `2kb` scenario. */
   bytes: Partial<Record<Variant, { small: BytesFigure; large: BytesFigure }>>
+  /** redis-server CPU per second with no requests (its timers), µs; included in every Redis CPU figure. */
+  redisIdleUsPerS: number
+  /** Absent when not measured (`--cluster-sessions 0`, or neither ours nor koa-session selected). */
+  cluster?: ClusterSpread
   /**
    * Harness failures (a failed probe or setup, a crashed server). Empty on a clean run. Error responses
    * under load are not problems: they are results, counted in each measurement.

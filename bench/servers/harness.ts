@@ -12,8 +12,14 @@ import { isRollingPath } from '../lib/scenarios.js'
 export interface ServerEnv {
   readonly port: number
   readonly redisPort: number
+  /**
+   * `REDIS_CLUSTER=host:port,host:port,...`: the startup nodes of the benchmark's Cluster. The servers that
+   * support it (ours, koa-session) then point their store there instead of at `redisPort`.
+   */
+  readonly cluster: { host: string; port: number }[] | undefined
 }
 
+/** Reads and checks the server's environment; throws when it could reach anything but the benchmark's Redis. */
 export function serverEnv(): ServerEnv {
   const port = Number(process.env.PORT)
   const redisPort = Number(process.env.REDIS_PORT)
@@ -21,7 +27,14 @@ export function serverEnv(): ServerEnv {
   if (!Number.isInteger(redisPort) || redisPort <= 0 || redisPort === 6379) {
     throw new Error('bench server: REDIS_PORT must name the benchmark Redis (never 6379)')
   }
-  return { port, redisPort }
+  const cluster = process.env.REDIS_CLUSTER?.split(',').map((node) => {
+    const [host, nodePort] = node.split(':')
+    if (!host || !(Number(nodePort) > 0) || Number(nodePort) === 6379) {
+      throw new Error(`bench server: REDIS_CLUSTER must list host:port nodes (never 6379), got ${node}`)
+    }
+    return { host, port: Number(nodePort) }
+  })
+  return { port, redisPort, cluster }
 }
 
 /** A question from the orchestrator; the reply carries the same `id`. */

@@ -4,8 +4,11 @@ import createSession from 'koa-session'
 import { access, act, MAX_AGE_MS, parseRoute, SECRET } from '../lib/scenarios.js'
 import { serveKoa, serverEnv } from './harness.js'
 
-const { port, redisPort } = serverEnv()
-const store = redisStore({ host: '127.0.0.1', port: redisPort })
+const { port, redisPort, cluster } = serverEnv()
+// koa-redis's Cluster options, from its README: `isRedisCluster` with the startup `nodes`.
+const store = redisStore(
+  cluster === undefined ? { host: '127.0.0.1', port: redisPort } : { isRedisCluster: true, nodes: cluster },
+)
 
 function makeApp(rolling: boolean): Koa {
   const app = new Koa()

@@ -3,9 +3,9 @@ import { RedisStore, session } from '../../src/index.js'
 import { access, act, MAX_AGE_MS, parseRoute, SECRET, type SessionAccess } from '../lib/scenarios.js'
 import { serveKoa, serverEnv } from './harness.js'
 
-const { port, redisPort } = serverEnv()
+const { port, redisPort, cluster } = serverEnv()
 // One store (one connection) for both apps, as one app with two middleware configurations would have.
-const store = new RedisStore({ host: '127.0.0.1', port: redisPort })
+const store = new RedisStore(cluster === undefined ? { host: '127.0.0.1', port: redisPort } : { cluster })
 
 function makeApp(rolling: boolean): Koa {
   const app = new Koa()

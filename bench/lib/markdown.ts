@@ -1,0 +1,71 @@
+/** Markdown building blocks shared by the report sections: number formats, variant names, tables. */
+import type { CommandCounts } from './redis-stats.js'
+import { VARIANT_SHORT, type Variant } from './scenarios.js'
+
+/** The peers our targets are judged against, in report order. */
+export const PEERS: readonly Variant[] = [
+  'koa-session',
+  'koa-generic-session',
+  'express-session',
+  'fastify-session',
+]
+
+/** A number with `digits` decimals, or `n/a` when it was not measured. @example fmt(1.234) // '1.23' */
+export const fmt = (value: number | undefined | null, digits = 2): string =>
+  value === undefined || value === null || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits)
+
+/** A rounded number with thousands separators, or `n/a`. @example int(12345.6) // '12,346' */
+export const int = (value: number | undefined | null): string =>
+  value === undefined || value === null || !Number.isFinite(value)
+    ? 'n/a'
+    : Math.round(value).toLocaleString('en-US')
+
+/** A variant's short name, ours in bold. @example name('ours') // '**ours**' */
+export const name = (v: Variant): string => (v === 'ours' ? `**${VARIANT_SHORT[v]}**` : VARIANT_SHORT[v])
+
+/** One table row. @example row(['a', 'b']) // '| a | b |' */
+export function row(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`
+}
+
+/**
+ * A markdown table; columns right-aligned but the first, unless `align` says otherwise.
+ *
+ * @example
+ * table(['variant', 'req/s'], [['ours', '1,000']])
+ */
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  align?: string[],
+): string {
+  const sep = header.map((_, i) => align?.[i] ?? (i === 0 ? ':--' : '--:'))
+  return [row(header), row(sep), ...rows.map(row)].join('\n')
+}
+
+/** The sum of a per-command map, or undefined. @example total({ get: 1, set: 1 }) // 2 */
+export function total(counts: CommandCounts | undefined): number | undefined {
+  return counts === undefined ? undefined : Object.values(counts).reduce((a, b) => a + b, 0)
+}
+
+/** A count without trailing noise. @example fmtCount(0.5) // '0.5' */
+export function fmtCount(c: number): string {
+  return Number.isInteger(c) ? String(c) : c.toFixed(2).replace(/0$/, '')
+}
+
+/** Per-command counts as `total (n× name, ...)`, largest first. @example commandCell({ get: 1 }) // '1 (get)' */
+export function commandCell(counts: CommandCounts | undefined): string {
+  if (counts === undefined) return 'n/a'
+  const t = total(counts) as number
+  const parts = Object.entries(counts)
+    .filter(([, c]) => c > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([n, c]) => (Math.abs(c - 1) < 1e-9 ? n : `${fmtCount(c)}× ${n}`))
+  return parts.length === 0 ? '0' : `${fmtCount(t)} (${parts.join(', ')})`
+}
+
+/** One line of the targets list: a PRODUCT.md target, measured. */
+export interface Target {
+  ok: boolean
+  text: string
+}
