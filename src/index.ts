@@ -10,8 +10,8 @@ export type { Session, SessionData } from './session.js'
 export type { RedisClient } from './store/client.js'
 export type { MemoryStoreOptions } from './store/memory.js'
 export { MemoryStore } from './store/memory.js'
-export type { RedisStoreOptions } from './store/redis.js'
 export { RedisStore } from './store/redis.js'
+export type { RedisStoreOptions } from './store/redis-options.js'
 export type {
   KoaSessionStore,
   LoadOptions,

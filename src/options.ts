@@ -3,11 +3,11 @@ import type Koa from 'koa'
 import type { Context } from 'koa'
 import { type Codec, createCodec } from './codec.js'
 import { invalidOption } from './errors.js'
-import { type ForeignSettings, foreignStore } from './store/foreign.js'
 import { durationOption } from './store/lifetime.js'
-import { RedisStore, type RedisStoreOptions } from './store/redis.js'
-import { isSessionStore, type KoaSessionStore, type RequestStore, type SessionStore } from './store/types.js'
-import { cookieTransport } from './transport/cookie.js'
+import type { RedisStoreOptions } from './store/redis-options.js'
+import { resolveStore } from './store/resolve.js'
+import type { KoaSessionStore, RequestStore, SessionStore } from './store/types.js'
+import { cookieTransport, resolveCookie } from './transport/cookie.js'
 import { externalTransport } from './transport/external.js'
 import { headerTransport } from './transport/header.js'
 import type { Transport } from './transport/types.js'
@@ -150,18 +150,6 @@ export const DEFAULTS = {
   } satisfies CookieOptions,
 } as const
 
-const COOKIE_KEYS = [
-  'httpOnly',
-  'signed',
-  'overwrite',
-  'secure',
-  'sameSite',
-  'domain',
-  'path',
-  'partitioned',
-  'priority',
-] as const
-
 /** Validates `options` and resolves them into a frozen object. Throws `SessionError('INVALID_OPTION')`. */
 export function resolveOptions(options: SessionOptions, app: Koa | undefined): Resolved {
   if (typeof options !== 'object' || options === null)
@@ -213,7 +201,7 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     throw invalidOption('prefix', 'must be up to 64 characters of A-Z a-z 0-9 _ . : ~ -', prefix)
   }
 
-  const cookie = resolveCookie(o)
+  const cookie = resolveCookie(o, DEFAULTS.cookie)
   const signed = cookie === false ? o.signed !== false : cookie.signed !== false
   if (signed && app !== undefined) assertKeys(app)
 
@@ -275,72 +263,4 @@ export function assertKeys(app: Koa): void {
   if (!(Array.isArray(keys) ? keys.length > 0 : keys !== undefined && keys !== null)) {
     throw invalidOption('app.keys', 'must be set (e.g. app.keys = [secret]) because `signed` is on', keys)
   }
-}
-
-function resolveCookie(o: SessionOptions): CookieOptions | false {
-  if (o.cookie === false) return false
-  if (o.cookie !== undefined && (typeof o.cookie !== 'object' || o.cookie === null)) {
-    throw invalidOption('cookie', 'must be an object of cookie attributes or false', o.cookie)
-  }
-  const merged: Record<string, unknown> = { ...DEFAULTS.cookie }
-  for (const name of COOKIE_KEYS) {
-    const value = o.cookie?.[name] ?? o[name]
-    if (value !== undefined) merged[name] = value
-  }
-  for (const name of ['httpOnly', 'signed', 'overwrite', 'secure', 'partitioned'] as const) {
-    if (merged[name] !== undefined && typeof merged[name] !== 'boolean') {
-      throw invalidOption(`cookie.${name}`, 'must be a boolean', merged[name])
-    }
-  }
-  if (![true, false, 'lax', 'strict', 'none'].includes(merged.sameSite as string)) {
-    throw invalidOption('cookie.sameSite', "must be 'lax', 'strict', 'none' or a boolean", merged.sameSite)
-  }
-  if (merged.sameSite === 'none' && merged.secure === false) {
-    throw invalidOption(
-      'cookie.secure',
-      "cannot be false with sameSite 'none' (browsers drop such cookies)",
-      false,
-    )
-  }
-  return merged as CookieOptions
-}
-
-interface StoreChoice {
-  openStore: (settings: ForeignSettings) => (ctx: Context) => RequestStore
-  storeTtl: number | undefined
-  /** A koa-session store: whole-session JSON, no conditional writes. */
-  foreign: boolean
-}
-
-function resolveStore(o: SessionOptions): StoreChoice {
-  const s = o.store
-  const { ContextStore } = o
-  if (ContextStore) {
-    const openStore = (f: ForeignSettings) => (ctx: Context) => foreignStore(new ContextStore(ctx), ctx, f)
-    return { openStore, storeTtl: undefined, foreign: true }
-  }
-  if (isSessionStore(s))
-    return { openStore: () => () => s, storeTtl: (s as { ttl?: number }).ttl, foreign: false }
-  if (isKoaSessionStore(s)) {
-    return { openStore: (f) => (ctx) => foreignStore(s, ctx, f), storeTtl: undefined, foreign: true }
-  }
-  if (s !== undefined && (typeof s !== 'object' || s === null)) {
-    throw invalidOption(
-      'store',
-      'must be RedisStore options, a RedisStore, a MemoryStore or a koa-session store',
-      s,
-    )
-  }
-  const options = s ?? {}
-  const ttl = options.ttl === undefined ? undefined : durationOption('store.ttl', options.ttl, 's')
-  const openStore = () => {
-    const store = new RedisStore(options)
-    return () => store
-  }
-  return { openStore, storeTtl: ttl, foreign: false }
-}
-
-function isKoaSessionStore(s: unknown): s is KoaSessionStore {
-  const k = s as Partial<KoaSessionStore> | undefined
-  return typeof k?.get === 'function' && typeof k.set === 'function' && typeof k.destroy === 'function'
 }

@@ -1,11 +1,12 @@
 /** RedisStore: sessions as Redis hashes, one field per top-level key, written by conditional scripts. */
-import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { debug } from '../debug.js'
-import { invalidOption, SessionError } from '../errors.js'
+import { SessionError } from '../errors.js'
 import { hashId, tagOf, userTag } from '../id.js'
-import { type Connection, connect, type RedisClient } from './client.js'
+import { type Connection, connect } from './client.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
+import { createClient, type RedisStoreOptions, validate } from './redis-options.js'
 import { REPLACE, REVOKE, WRITE } from './scripts.js'
 import {
   type LoadOptions,
@@ -18,43 +19,6 @@ import {
   type StoredFields,
   type WriteOptions,
 } from './types.js'
-
-/** Options of {@link RedisStore}; also accepted as `session({ store: { ... } })`. */
-export interface RedisStoreOptions {
-  /** A client you own: ioredis / iovalkey (`Redis`, `Cluster`, Sentinel) or node-redis v4+. Never closed by the store. */
-  client?: RedisClient
-  /** Redis URL (`redis://`, `rediss://`), used when no `client` is given. */
-  url?: string
-  /** @default '127.0.0.1' */
-  host?: string
-  /** @default 6379 */
-  port?: number
-  /** Database index. @default 0 */
-  db?: number
-  username?: string
-  password?: string
-  /** TLS options (ioredis `tls`), or `true` for defaults. */
-  tls?: boolean | NonNullable<RedisOptions['tls']>
-  /** Sentinels to ask for the master named `name` (ioredis Sentinel support). */
-  sentinels?: { host: string; port: number }[]
-  /** The Sentinel master name, with `sentinels`. */
-  name?: string
-  /** Startup nodes of a Redis Cluster: the store then creates an ioredis `Cluster`. */
-  cluster?: ClusterNode[]
-  /** Any other ioredis option, merged last (for a Cluster: the options of each node's connection). */
-  options?: RedisOptions
-  /**
-   * Idle timeout in SECONDS (the seed's unit, the one exception to milliseconds): how long a session
-   * lives in Redis after its last use. When absent, the middleware's `maxAge` decides.
-   */
-  ttl?: number
-  /** Prefix of every Redis key, never of the cookie. @default 'koa:sess:' */
-  keySchema?: string
-  /** Store SHA-256 hashes of ids rather than the ids. Turn off only to reuse data keyed by raw ids. @default true */
-  hashIds?: boolean
-  /** Bound on every Redis call, ms. @default 500 */
-  timeout?: number
-}
 
 const DEFAULTS = {
   keySchema: 'koa:sess:',
@@ -315,60 +279,4 @@ export class RedisStore implements SessionStore {
 
 function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, '\\$&')
-}
-
-function validate(o: RedisStoreOptions): RedisStoreOptions {
-  if (typeof o !== 'object' || o === null) throw invalidOption('store', 'must be an object', o)
-  // Braces would make Redis hash the schema instead of each id's tag: every session in one slot.
-  if (o.keySchema !== undefined && (typeof o.keySchema !== 'string' || /[{}]/.test(o.keySchema))) {
-    throw invalidOption('store.keySchema', 'must be a string without { or }', o.keySchema)
-  }
-  if (o.timeout !== undefined && !(Number.isFinite(o.timeout) && o.timeout > 0)) {
-    throw invalidOption('store.timeout', 'must be a positive number of milliseconds', o.timeout)
-  }
-  if (o.port !== undefined && !(Number.isInteger(o.port) && o.port > 0 && o.port < 65536)) {
-    throw invalidOption('store.port', 'must be an integer from 1 to 65535', o.port)
-  }
-  if (o.cluster !== undefined && !(Array.isArray(o.cluster) && o.cluster.length > 0)) {
-    throw invalidOption('store.cluster', 'must be a non-empty array of startup nodes', o.cluster)
-  }
-  if (o.sentinels !== undefined && !(Array.isArray(o.sentinels) && o.sentinels.length > 0)) {
-    throw invalidOption('store.sentinels', 'must be a non-empty array of { host, port }', o.sentinels)
-  }
-  if (o.sentinels !== undefined && typeof o.name !== 'string') {
-    throw invalidOption('store.name', 'must name the Sentinel master when `sentinels` is given', o.name)
-  }
-  if (o.client !== undefined && (typeof o.client !== 'object' || o.client === null)) {
-    throw invalidOption('store.client', 'must be an ioredis, iovalkey or node-redis client', o.client)
-  }
-  // The scripts build index keys from `keySchema`; a client-side prefix would split them from the sessions.
-  const prefix = (o.client as { options?: { keyPrefix?: string } } | undefined)?.options?.keyPrefix
-  if (prefix)
-    throw invalidOption('store.client', 'must not use ioredis `keyPrefix` (use `keySchema`)', prefix)
-  return o
-}
-
-function createClient(o: RedisStoreOptions, timeout: number): Redis | Cluster {
-  const options: RedisOptions = {
-    // Fail a command after one reconnect attempt instead of ioredis's 20; our own bound is `timeout`.
-    maxRetriesPerRequest: 1,
-    ...(o.host === undefined ? {} : { host: o.host }),
-    ...(o.port === undefined ? {} : { port: o.port }),
-    ...(o.db === undefined ? {} : { db: o.db }),
-    ...(o.username === undefined ? {} : { username: o.username }),
-    ...(o.password === undefined ? {} : { password: o.password }),
-    ...(o.tls === undefined || o.tls === false ? {} : { tls: o.tls === true ? {} : o.tls }),
-    connectTimeout: Math.max(timeout, 1000),
-    ...o.options,
-  }
-  const client = o.cluster
-    ? new Cluster(o.cluster, { redisOptions: options })
-    : o.sentinels
-      ? new Redis({ ...options, sentinels: o.sentinels, name: o.name as string })
-      : o.url === undefined
-        ? new Redis(options)
-        : new Redis(o.url, options)
-  // Without a listener ioredis prints every reconnect error; failures reach requests as SessionError.
-  client.on('error', (err: Error) => debug('redis client error: %s', err.message))
-  return client
 }

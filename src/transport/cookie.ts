@@ -1,6 +1,7 @@
 /** The cookie carrier, on Koa's own `ctx.cookies` (Keygrip signatures with `app.keys`, so keys rotate). */
 import type { Context } from 'koa'
-import type { CookieOptions } from '../options.js'
+import { invalidOption } from '../errors.js'
+import type { CookieOptions, SessionOptions } from '../options.js'
 import { signer } from './sign.js'
 import type { Transport } from './types.js'
 
@@ -40,4 +41,46 @@ function attributes(ctx: Context, base: CookieOptions, extra: object) {
   // `secure` left undefined follows the request: https, or a trusted proxy's X-Forwarded-Proto.
   // `signed: false`: the signature cookie is set here, not by Koa.
   return { ...base, secure: base.secure ?? ctx.secure, ...extra, signed: false }
+}
+
+/** The cookie attributes, accepted at the top level of the options and under `cookie`. */
+export const COOKIE_KEYS = [
+  'httpOnly',
+  'signed',
+  'overwrite',
+  'secure',
+  'sameSite',
+  'domain',
+  'path',
+  'partitioned',
+  'priority',
+] as const
+
+/** The cookie attributes from the top level and `cookie` (which wins) over `defaults`; `false`: no cookie. */
+export function resolveCookie(o: SessionOptions, defaults: CookieOptions): CookieOptions | false {
+  if (o.cookie === false) return false
+  if (o.cookie !== undefined && (typeof o.cookie !== 'object' || o.cookie === null)) {
+    throw invalidOption('cookie', 'must be an object of cookie attributes or false', o.cookie)
+  }
+  const merged: Record<string, unknown> = { ...defaults }
+  for (const name of COOKIE_KEYS) {
+    const value = o.cookie?.[name] ?? o[name]
+    if (value !== undefined) merged[name] = value
+  }
+  for (const name of ['httpOnly', 'signed', 'overwrite', 'secure', 'partitioned'] as const) {
+    if (merged[name] !== undefined && typeof merged[name] !== 'boolean') {
+      throw invalidOption(`cookie.${name}`, 'must be a boolean', merged[name])
+    }
+  }
+  if (![true, false, 'lax', 'strict', 'none'].includes(merged.sameSite as string)) {
+    throw invalidOption('cookie.sameSite', "must be 'lax', 'strict', 'none' or a boolean", merged.sameSite)
+  }
+  if (merged.sameSite === 'none' && merged.secure === false) {
+    throw invalidOption(
+      'cookie.secure',
+      "cannot be false with sameSite 'none' (browsers drop such cookies)",
+      false,
+    )
+  }
+  return merged as CookieOptions
 }
