@@ -46,7 +46,13 @@ beforeAll(() => {
   // Both entry points in one program: the ES types for `import`, dist/index.d.cts for `require`.
   writeFileSync(
     join(project, 'entry-points.cts'),
-    "import cjs = require('koa-session-redis3')\nexport = cjs\n",
+    [
+      "import cjs = require('koa-session-redis3')",
+      "type Esm = typeof import('koa-session-redis3', { with: { 'resolution-mode': 'import' } })",
+      'export declare const esmFactory: Esm["session"]',
+      'export const cjsFactory = cjs',
+      '',
+    ].join('\n'),
   )
   files.push(join(project, 'entry-points.cts'))
   program = ts.createProgram(files, {
@@ -106,5 +112,24 @@ describe('README TypeScript', () => {
     const esm = exportsOf('index.d.ts')
     expect(esm).toContain('SessionOptions')
     expect(exportsOf('index.d.cts')).toEqual(esm)
+  })
+
+  it("CommonJS types: the factory has the same call signatures as the ES module's session()", () => {
+    // index.d.cts repeats the overloads (a namespace can only merge with a function declaration).
+    const checker = program.getTypeChecker()
+    const source = program.getSourceFile(join(project, 'entry-points.cts'))
+    const signatures = (name: string) => {
+      const declaration = source?.statements
+        .filter(ts.isVariableStatement)
+        .flatMap((s) => s.declarationList.declarations)
+        .find((d) => d.name.getText() === name)
+      if (!declaration) throw new Error(`entry-points.cts declares no ${name}`)
+      return checker
+        .getSignaturesOfType(checker.getTypeAtLocation(declaration.name), ts.SignatureKind.Call)
+        .map((s) => checker.signatureToString(s, undefined, ts.TypeFormatFlags.NoTruncation))
+    }
+    const esm = signatures('esmFactory')
+    expect(esm).toHaveLength(2)
+    expect(signatures('cjsFactory')).toEqual(esm)
   })
 })
