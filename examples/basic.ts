@@ -17,7 +17,6 @@ app.use(
   ),
 )
 app.use(async (ctx) => {
-  if (!ctx.session) return
   ctx.session.views = (ctx.session.views ?? 0) + 1
   ctx.body = `${ctx.session.views} views`
 })

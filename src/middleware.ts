@@ -15,13 +15,18 @@ export type SessionObject = Session & Partial<SessionData>
 
 declare module 'koa' {
   interface DefaultContext {
-    /** The session of this request; `null` after `ctx.session = null` (destroyed at commit). */
-    get session(): SessionObject | null
+    /**
+     * The session of this request. Reads are typed non-null, so `ctx.session.views` compiles as
+     * koa-session users write it: behind the middleware there is always a session object. The one
+     * exception is the app's own doing: after `ctx.session = null` (destroyed at commit), it reads
+     * `null` for the rest of the request.
+     */
+    get session(): SessionObject
     set session(value: Partial<SessionData> | Record<string, unknown> | null)
     /** The id this response carries (drawn now for a new session), `undefined` once destroyed. */
     readonly sessionId: string | undefined
-    /** Loads the session (needed first with `lazy: true`; harmless otherwise). */
-    loadSession(): Promise<SessionObject | null>
+    /** Loads the session (needed first with `lazy: true`; harmless otherwise); typed as `ctx.session`. */
+    loadSession(): Promise<SessionObject>
   }
 }
 

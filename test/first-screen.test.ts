@@ -1,15 +1,13 @@
 // The README's first example, run as written (only the ports change) in a child process, against the built package.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ChildApp, startChildApp, visit } from './child-app.js'
 import { freePort, type RedisServer, sendCommand, startRedis } from './redis-servers.js'
 
 const root = join(import.meta.dirname, '..')
 let redis: RedisServer
-let child: ChildProcess
-let base: string
+let app: ChildApp
 
 function firstScreen(): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8')
@@ -28,39 +26,18 @@ beforeAll(async () => {
   mkdirSync(join(root, 'test-results'), { recursive: true })
   const file = join(root, 'test-results', 'first-screen.mjs')
   writeFileSync(file, code)
-  child = spawn(process.execPath, [file], { stdio: ['ignore', 'inherit', 'inherit'] })
-  base = `http://127.0.0.1:${port}`
-  // Wait for the port with a bare TCP connect: an HTTP probe would create a session of its own.
-  for (let i = 0; i < 200; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1')
-      socket.on('connect', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.on('error', () => resolve(false))
-    })
-    if (open) break
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  app = await startChildApp(file, port)
 }, 30_000)
 
 afterAll(async () => {
-  child?.kill()
+  app?.child.kill()
   await redis?.stop()
 })
 
 describe('README first screen', () => {
   it('first screen: counts 1, 2, 3 views with a cookie jar, keys under keySchema with a TTL of at most 3600 s', async () => {
     expect(firstScreen()).toContain("import session from 'koa-session-redis3'")
-    let cookie = ''
-    const texts: string[] = []
-    for (let i = 0; i < 3; i++) {
-      const res = await fetch(base, { headers: { cookie } })
-      texts.push(await res.text())
-      const set = res.headers.getSetCookie().map((c) => c.split(';')[0])
-      if (set.length > 0) cookie = set.join('; ')
-    }
+    const { texts, cookie } = await visit(app.base, 3)
     expect(texts).toEqual(['1 views', '2 views', '3 views'])
     const keys = (await sendCommand(redis.port, ['KEYS', '*'])) as string[]
     expect(keys).toHaveLength(1)
@@ -72,6 +49,6 @@ describe('README first screen', () => {
     const id = /koa\.sess=([^;]+)/.exec(cookie)?.[1] as string
     expect(keys[0]).not.toContain(id)
     // A fresh browser (no cookie) starts at 1 again.
-    expect(await (await fetch(base)).text()).toBe('1 views')
+    expect(await (await fetch(app.base)).text()).toBe('1 views')
   })
 })

@@ -12,6 +12,7 @@ import session, {
   type SessionError,
   type SessionErrorCode,
   type SessionInfo,
+  type SessionObject,
   type SessionOptions,
 } from '../src/index.js'
 
@@ -32,21 +33,28 @@ describe('types', () => {
   it('types: ctx.session is typed by the SessionData augmentation', () => {
     const app = new Koa()
     app.use(async (ctx) => {
-      expectTypeOf(ctx.session?.views).toEqualTypeOf<number | undefined>()
-      expectTypeOf(ctx.session?.profile).toEqualTypeOf<{ id: string } | undefined>()
-      expectTypeOf(ctx.session?.isNew).toEqualTypeOf<boolean | undefined>()
+      expectTypeOf(ctx.session.views).toEqualTypeOf<number | undefined>()
+      expectTypeOf(ctx.session.profile).toEqualTypeOf<{ id: string } | undefined>()
+      expectTypeOf(ctx.session.isNew).toEqualTypeOf<boolean>()
       expectTypeOf(ctx.sessionId).toEqualTypeOf<string | undefined>()
-      if (ctx.session) {
-        ctx.session.views = 1
-        // @ts-expect-error views is a number
-        ctx.session.views = 'one'
-        expectTypeOf(ctx.session.save).returns.toEqualTypeOf<Promise<void>>()
-        expectTypeOf(ctx.session.regenerate)
-          .parameter(0)
-          .toEqualTypeOf<((err?: unknown) => void) | undefined>()
-      }
+      ctx.session.views = 1
+      // @ts-expect-error views is a number
+      ctx.session.views = 'one'
+      expectTypeOf(ctx.session.save).returns.toEqualTypeOf<Promise<void>>()
+      expectTypeOf(ctx.session.regenerate).parameter(0).toEqualTypeOf<((err?: unknown) => void) | undefined>()
+    })
+  })
+
+  it('types: ctx.session reads non-null (the README first screen), and null or an object can be assigned', () => {
+    const app = new Koa()
+    app.use(async (ctx) => {
+      expectTypeOf(ctx.session).toEqualTypeOf<SessionObject>()
+      expectTypeOf((ctx.session.views ?? 0) + 1).toEqualTypeOf<number>()
+      ctx.session = { views: 2 }
       ctx.session = null
-      await ctx.loadSession()
+      // @ts-expect-error only an object or null replaces the session
+      ctx.session = 'none'
+      expectTypeOf(await ctx.loadSession()).toEqualTypeOf<SessionObject>()
     })
   })
 
