@@ -4,14 +4,18 @@ import { countView, endSession } from './actions.js'
 import { type AuthContext, currentUser, verify } from './auth.js'
 import { bodyOf } from './body.js'
 
-/** Adds `GET /api/me`, `POST /api/login` and `POST /api/logout` to the demo's router. */
-export function addApiRoutes(router: Router): void {
+/** Adds `GET /api/me`, `POST /api/login` and `POST /api/logout` to the demo's router; `header` carries the id. */
+export function addApiRoutes(router: Router, header: string): void {
   router.get('/api/me', (ctx) => {
+    // An id was sent but the session is new: the id was not adopted because it is no live session
+    // (revoked from another device, logged out, expired, or forged). The SPA tells its user so.
+    const staleId = ctx.get(header) !== '' && ctx.session?.isNew === true
     const views = countView(ctx)
     ctx.body = {
       views,
       user: currentUser(ctx)?.id ?? null,
       sessionIdPrefix: ctx.sessionId?.slice(0, 8) ?? null,
+      staleId,
     }
   })
 

@@ -40,6 +40,7 @@ p { margin: 8px 0; }
 .muted { color: var(--muted); font-size: 14px; }
 .error { color: #cf222e; }
 .ok { color: #1a7f37; }
+.warn { color: #9a6700; }
 code { font: 13px ui-monospace, "DejaVu Sans Mono", monospace; background: var(--bg); padding: 2px 6px; border-radius: 4px; }
 label { display: block; margin: 10px 0 4px; font-weight: 600; font-size: 14px; }
 input { font: inherit; padding: 6px 10px; border: 1px solid var(--line); border-radius: 6px; width: 100%; max-width: 320px; }

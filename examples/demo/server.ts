@@ -154,7 +154,7 @@ export function createDemoApp(options: DemoAppOptions): Koa {
     ctx.redirect(`/sessions?revoked=${n}`)
   })
 
-  addApiRoutes(router)
+  addApiRoutes(router, SESSION_HEADER)
 
   app.use(router.routes())
   app.use(router.allowedMethods())
