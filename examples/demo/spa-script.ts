@@ -75,7 +75,7 @@ $('logout-button').addEventListener('click', run(async () => {
   await refresh()
   // Showing the page asked the API again, which gave this tab a new guest session: say that too.
   const next = sessionStorage.getItem(KEY)
-  const guest = next ? ' The next request started a new guest session, ' + short(next) + '.' : ''
+  const guest = next ? ' The next request started a new guest session (' + short(next) + ').' : ''
   say(dropped ? 'Logged out: the server destroyed the session and this page dropped its id.' + guest : 'Logged out.', 'ok')
 }))
 

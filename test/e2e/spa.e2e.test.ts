@@ -133,7 +133,7 @@ describe.skipIf(!chromiumFound)('demo SPA in Chromium', { timeout: 40_000 }, () 
     await hasText(
       page.locator('#status'),
       'Logged out: the server destroyed the session and this page dropped its id. ' +
-        `The next request started a new guest session, ${guestId.slice(0, 8)}….`,
+        `The next request started a new guest session (${guestId.slice(0, 8)}…).`,
     )
     await hasText(page.locator('#stored'), `${guestId.slice(0, 8)}…`)
     const c = await colours(page)
