@@ -1,7 +1,8 @@
 /** The single-page app on another origin: it talks to the API with the `x-session-id` header only, never a cookie. */
 import { randomBytes } from 'node:crypto'
 import Koa from 'koa'
-import { CSS, Html, html } from './html.js'
+import { CSS } from './css.js'
+import { Html, html } from './html.js'
 import { SPA_SCRIPT } from './spa-script.js'
 
 /** The SPA's server: one page, nothing else. It holds no session; the API keeps it. */
@@ -37,7 +38,7 @@ export function spaPage(apiOrigin: string, nonce: string): string {
 <body>
 <header>
   <strong>koa-session-redis3 demo · SPA</strong>
-  <a href="${apiOrigin}/">Back to the cookie demo</a>
+  <nav><a href="${apiOrigin}/">Back to the cookie demo</a></nav>
 </header>
 <main>
 <div class="card">
