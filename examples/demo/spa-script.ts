@@ -1,8 +1,11 @@
 /** The SPA's browser code, inlined into its page: the session id travels in the `x-session-id` header only. */
 
-// Plain JavaScript, run by the browser as written (the page's CSP allows it by nonce). The id lives in
-// sessionStorage (per tab, gone when the tab closes); `credentials: 'omit'` keeps cookies out entirely.
-// The user last shown is kept there too, so a reload can still tell a session that ended from a guest's.
+/**
+ * The page's script, plain JavaScript run by the browser as written (the page's CSP allows it by nonce).
+ * The id lives in sessionStorage (per tab, gone when the tab closes); `credentials: 'omit'` keeps
+ * cookies out entirely. The user last shown is kept there too, so that after a reload the page can
+ * still tell a session that ended from one that was a guest's all along.
+ */
 export const SPA_SCRIPT = `
 const KEY = 'koa-session-redis3.demo.id'
 const USER = 'koa-session-redis3.demo.user'
