@@ -144,7 +144,7 @@ describe('demo JSON API (header mode)', () => {
     const first = await request(app.callback()).get('/api/me').expect(200)
     const id = first.headers[HEADER] as string
     expect(id).toMatch(/^[\w-]{43}\.[\w-]+$/)
-    expect(first.body).toEqual({ views: 1, user: null, sessionIdPrefix: id.slice(0, 8) })
+    expect(first.body).toEqual({ views: 1, user: null, sessionIdPrefix: id.slice(0, 8), staleId: false })
     const second = await request(app.callback()).get('/api/me').set(HEADER, id).expect(200)
     expect(second.body.views).toBe(2)
     expect(second.headers[HEADER]).toBeUndefined()
@@ -174,6 +174,31 @@ describe('demo JSON API (header mode)', () => {
     const after = await request(app.callback()).get('/api/me').set(HEADER, user)
     expect(after.body).toMatchObject({ views: 1, user: null })
     expect(after.headers[HEADER]).not.toBe(user)
+  })
+
+  it('GET /api/me: staleId tells the SPA that the id it sent is no live session any more', async () => {
+    const api = () => request(app.callback()).get('/api/me')
+    const login = async () =>
+      (await request(app.callback()).post('/api/login').send({ username: 'alice', password: 'password' }))
+        .headers[HEADER] as string
+    const live = await login()
+    expect((await api().set(HEADER, live)).body).toMatchObject({ user: 'alice', staleId: false })
+    expect((await api()).body.staleId).toBe(false)
+
+    // Revoked from another device: the id is dead, the answer is a guest under a new id, and says so.
+    expect(await store.destroyUserSessions('alice')).toBe(1)
+    const revoked = await api().set(HEADER, live)
+    expect(revoked.body).toMatchObject({ views: 1, user: null, staleId: true })
+    const fresh = revoked.headers[HEADER] as string
+    expect(fresh.slice(0, 43)).not.toBe(live.slice(0, 43))
+    expect((await api().set(HEADER, fresh)).body).toMatchObject({ views: 2, staleId: false })
+
+    // Expired (the store forgot it) and logged out are the same to the client: not live.
+    await store.remove(fresh.slice(0, 43))
+    expect((await api().set(HEADER, fresh)).body).toMatchObject({ views: 1, staleId: true })
+    const other = await login()
+    await request(app.callback()).post('/api/logout').set(HEADER, other).expect(200)
+    expect((await api().set(HEADER, other)).body).toMatchObject({ user: null, staleId: true })
   })
 
   it('POST /api/login: 401 on wrong credentials, 415 unless JSON, 400 on malformed JSON', async () => {

@@ -49,12 +49,12 @@ export function sessionsPage(
     .sort((a, b) => b.lastSeenAt - a.lastSeenAt)
     .map(
       (s) => html`<tr data-handle="${s.handle}"${s.handle === current ? html` class="current"` : ''}>
-    <td><code title="${s.handle}">${s.handle.slice(0, 8)}…</code></td>
-    <td>${time(s.createdAt)}</td>
-    <td>${time(s.lastSeenAt)}</td>
-    <td class="ua" title="${s.userAgent ?? ''}">${s.userAgent ?? '—'}</td>
+    <td data-label="Session"><code title="${s.handle}">${s.handle.slice(0, 8)}…</code></td>
+    <td data-label="Created (UTC)">${time(s.createdAt)}</td>
+    <td data-label="Last seen (UTC)">${time(s.lastSeenAt)}</td>
+    <td data-label="Browser" class="ua" title="${s.userAgent ?? ''}">${s.userAgent ?? '—'}</td>
     <td>${s.handle === current ? html`<span class="badge">this device</span>` : ''}</td>
-    <td><form class="inline" method="post" action="/sessions/revoke">
+    <td class="action"><form class="inline" method="post" action="/sessions/revoke">
       <input type="hidden" name="handle" value="${s.handle}">
       <button class="danger" type="submit">${s.handle === current ? 'Log out' : 'Revoke'}</button>
     </form></td>

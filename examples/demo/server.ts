@@ -10,7 +10,9 @@ import cors from '@koa/cors'
 import Router from '@koa/router'
 import Koa, { type Context } from 'koa'
 import session, { type SessionStore } from '../../src/index.js'
-import { type AuthContext, createPassport, currentUser, verify } from './auth.js'
+import { countView, endSession } from './actions.js'
+import { addApiRoutes } from './api.js'
+import { createPassport, currentUser } from './auth.js'
 import { bodyOf, bodyReader } from './body.js'
 import { sameOriginForms, securityHeaders } from './guards.js'
 import { layout } from './html.js'
@@ -151,30 +153,7 @@ export function createDemoApp(options: DemoAppOptions): Koa {
     ctx.redirect(`/sessions?revoked=${n}`)
   })
 
-  // The JSON API of the SPA: the same sessions, carried by the `x-session-id` header.
-  router.get('/api/me', (ctx) => {
-    const views = countView(ctx)
-    ctx.body = {
-      views,
-      user: currentUser(ctx)?.id ?? null,
-      sessionIdPrefix: ctx.sessionId?.slice(0, 8) ?? null,
-    }
-  })
-
-  router.post('/api/login', async (ctx) => {
-    // JSON only: a cross-origin JSON post needs a CORS preflight, which only the SPA's origin passes.
-    if (!ctx.is('json')) return ctx.throw(415, 'send JSON: {"username": "...", "password": "..."}')
-    const { username, password } = bodyOf(ctx)
-    const user = verify(username, password)
-    if (!user) return ctx.throw(401, 'wrong user name or password')
-    await (ctx as AuthContext).login(user)
-    ctx.body = { user: user.id, sessionIdPrefix: ctx.sessionId?.slice(0, 8) ?? null }
-  })
-
-  router.post('/api/logout', async (ctx) => {
-    await endSession(ctx)
-    ctx.body = { ok: true }
-  })
+  addApiRoutes(router, SESSION_HEADER)
 
   app.use(router.routes())
   app.use(router.allowedMethods())
@@ -224,25 +203,6 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       if (owned) await store.close()
     },
   }
-}
-
-/** Increments and returns the view counter of the session. */
-function countView(ctx: Context): number {
-  const s = ctx.session
-  if (!s) return 0
-  const views = (typeof s.views === 'number' ? s.views : 0) + 1
-  s.views = views
-  return views
-}
-
-/**
- * Logs out and ends the session. passport's logout regenerates the session, which with this library
- * keeps the data under a new id (`regenerateKeepsData`); `ctx.session = null` destroys it instead, so
- * nothing of the logged-in session survives (the counter starts again) and the client forgets the id.
- */
-async function endSession(ctx: Context): Promise<void> {
-  await (ctx as AuthContext).logout()
-  ctx.session = null
 }
 
 /** The handle `listSessions` gives the current session, to mark "this device". */

@@ -1,7 +1,9 @@
 /** The single-page app on another origin: it talks to the API with the `x-session-id` header only, never a cookie. */
 import { randomBytes } from 'node:crypto'
 import Koa from 'koa'
-import { CSS, Html, html } from './html.js'
+import { CSS } from './css.js'
+import { Html, html } from './html.js'
+import { SPA_SCRIPT } from './spa-script.js'
 
 /** The SPA's server: one page, nothing else. It holds no session; the API keeps it. */
 export function createSpaApp(apiUrl: string): Koa {
@@ -22,59 +24,6 @@ export function createSpaApp(apiUrl: string): Koa {
   return app
 }
 
-// Runs in the browser. The id lives in sessionStorage (per tab, gone when the tab closes) and travels
-// only in the `x-session-id` header; `credentials: 'omit'` keeps cookies out of it entirely.
-const SCRIPT = `
-const KEY = 'koa-session-redis3.demo.id'
-const $ = (id) => document.getElementById(id)
-
-async function api(path, init = {}) {
-  const headers = new Headers(init.headers)
-  const id = sessionStorage.getItem(KEY)
-  if (id) headers.set('x-session-id', id)
-  const res = await fetch(API + path, { ...init, headers, credentials: 'omit' })
-  // A new or regenerated id comes back in the header; an empty header means the session was destroyed.
-  const next = res.headers.get('x-session-id')
-  if (next === '') sessionStorage.removeItem(KEY)
-  else if (next) sessionStorage.setItem(KEY, next)
-  return res
-}
-
-function show(me, message) {
-  $('views').textContent = String(me.views)
-  $('user').textContent = me.user ?? 'guest'
-  $('sid').textContent = me.sessionIdPrefix ? me.sessionIdPrefix + '…' : '—'
-  const stored = sessionStorage.getItem(KEY)
-  $('stored').textContent = stored ? stored.slice(0, 8) + '…' : '(none)'
-  $('login').hidden = Boolean(me.user)
-  $('logout').hidden = !me.user
-  $('status').textContent = message ?? ''
-}
-
-async function refresh(message) {
-  const res = await api('/api/me')
-  show(await res.json(), message)
-}
-
-$('login').addEventListener('submit', async (event) => {
-  event.preventDefault()
-  const body = JSON.stringify({ username: $('username').value, password: $('password').value })
-  const res = await api('/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-  $('password').value = ''
-  await refresh(res.ok ? 'Logged in: the session id changed.' : 'Wrong user name or password.')
-})
-
-$('logout-button').addEventListener('click', async () => {
-  await api('/api/logout', { method: 'POST' })
-  const gone = sessionStorage.getItem(KEY) === null
-  await refresh(gone ? 'Logged out: the session was destroyed and its id forgotten.' : 'Logged out.')
-})
-
-$('reload').addEventListener('click', () => refresh())
-
-refresh().catch((err) => { $('status').textContent = 'API unreachable: ' + err.message })
-`
-
 /** The SPA page, with the API's origin baked in. */
 export function spaPage(apiOrigin: string, nonce: string): string {
   return html`<!doctype html>
@@ -89,7 +38,7 @@ export function spaPage(apiOrigin: string, nonce: string): string {
 <body>
 <header>
   <strong>koa-session-redis3 demo · SPA</strong>
-  <a href="${apiOrigin}/">Back to the cookie demo</a>
+  <nav><a href="${apiOrigin}/">Back to the cookie demo</a></nav>
 </header>
 <main>
 <div class="card">
@@ -123,7 +72,7 @@ export function spaPage(apiOrigin: string, nonce: string): string {
 </div>
 </main>
 <script nonce="${nonce}">const API = ${new Html(JSON.stringify(apiOrigin).replace(/</g, '\\u003c'))}
-${new Html(SCRIPT)}</script>
+${new Html(SPA_SCRIPT)}</script>
 </body>
 </html>
 `.value
