@@ -99,11 +99,22 @@ export function storeSuite(name: string, make: () => Promise<StoreUnderTest>): v
       expect(await load(randomId())).toBeNull()
     })
 
-    it(t('load', 'returns the created fields, with _c and _t set to the creation time'), async () => {
+    it(
+      t('load', 'returns the created fields, with _c set to the creation time (and no _t yet)'),
+      async () => {
+        const id = randomId()
+        const now = Date.now()
+        expect(await create(id, { a: '1', b: '"x"' }, { now })).toBe(true)
+        expect(await load(id, now)).toEqual({ a: '1', b: '"x"', _c: String(now) })
+      },
+    )
+
+    it(t('write', 'an update records when it touched the session in _t'), async () => {
       const id = randomId()
       const now = Date.now()
-      expect(await create(id, { a: '1', b: '"x"' }, { now })).toBe(true)
-      expect(await load(id, now)).toEqual({ a: '1', b: '"x"', _c: String(now), _t: String(now) })
+      expect(await create(id, { a: '1' }, { now })).toBe(true)
+      expect(await write(id, 'update', { now: now + 5, set: { b: '2' } })).toBe(true)
+      expect(await load(id, now + 5)).toEqual({ a: '1', b: '2', _c: String(now), _t: String(now + 5) })
     })
 
     it(t('load', 'keeps a _c given on create (regenerate carries it over)'), async () => {

@@ -60,17 +60,17 @@ export function ttlAt(now: number, ttl: number, createdAt: number, absoluteTimeo
 
 /**
  * True when a read at `now` should slide the TTL: a tenth of the idle timeout has passed since the
- * last write or touch (`touchedAt`), and the expiry is not already at the absolute deadline. So the
- * key always has at least 90% of the idle timeout left after a read.
+ * last write or touch (`touchedAt`: `_t`, or `_c` for a session never written since its creation),
+ * and the expiry is not already at the absolute deadline. So the key always has at least 90% of the
+ * idle timeout left after a read.
  */
 export function touchDue(
   now: number,
-  touchedAt: number | undefined,
+  touchedAt: number,
   ttl: number,
   createdAt: number,
   absoluteTimeout: number,
 ): boolean {
-  if (touchedAt === undefined) return true
   if (now - touchedAt < ttl * TOUCH_FRACTION) return false
   return absoluteTimeout === 0 || touchedAt + ttl < createdAt + absoluteTimeout
 }

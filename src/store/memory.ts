@@ -61,8 +61,10 @@ export class MemoryStore implements SessionStore {
       this.#drop(key)
       return 'expired'
     }
-    if (touchDue(o.now, timestamp(f._t), ttl, createdAt, o.absoluteTimeout))
+    if (touchDue(o.now, timestamp(f._t) ?? createdAt, ttl, createdAt, o.absoluteTimeout)) {
+      f._t = String(o.now)
       this.#slide(key, entry, o.now, left)
+    }
     return { ...f }
   }
 
@@ -80,6 +82,8 @@ export class MemoryStore implements SessionStore {
     if (o.mode === 'replace') for (const f in fields) if (!isMeta(f) && !(f in o.set)) delete fields[f]
     Object.assign(fields, o.set)
     for (const f of o.del) delete fields[f]
+    // As in Redis: a new session was touched at its creation; later writes say when they touched it.
+    if (o.mode !== 'create') fields._t = String(o.now)
     const next = { fields, expiresAt: 0 }
     this.#sessions.set(key, next)
     const user = o.mode === 'create' ? fields._u : o.user
@@ -168,7 +172,7 @@ export class MemoryStore implements SessionStore {
   /** Sets the TTL at `now` (a write or a touch), and the session's expiry in its user's index. */
   #slide(key: string, entry: Entry, now: number, ttl: number): void {
     entry.expiresAt = now + ttl
-    entry.fields._t = String(now)
+
     const user = entry.fields._u
     if (user === undefined) return
     const index = this.#users.get(user) ?? new Map<string, number>()

@@ -7,7 +7,7 @@ import { type Connection, connect } from './client.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
 import { createClient, type RedisStoreOptions, validate } from './redis-options.js'
-import { REPLACE, REVOKE, WRITE } from './scripts.js'
+import { CREATE, OWNED, REPLACE, REVOKE, UPDATE } from './scripts.js'
 import {
   type LoadOptions,
   type LoadResult,
@@ -16,7 +16,6 @@ import {
   type Owner,
   type SessionInfo,
   type SessionStore,
-  type StoredFields,
   type WriteOptions,
 } from './types.js'
 
@@ -88,7 +87,7 @@ export class RedisStore implements SessionStore {
       await this.remove(id, { user })
       return 'expired'
     }
-    if (touchDue(o.now, timestamp(fields._t), ttl, createdAt, o.absoluteTimeout)) {
+    if (touchDue(o.now, timestamp(fields._t) ?? createdAt, ttl, createdAt, o.absoluteTimeout)) {
       const touch: WriteOptions = { mode: 'update', set: {}, del: [], ...o, ttl, createdAt, user }
       this.#background('touch', this.write(id, touch))
     }
@@ -104,22 +103,25 @@ export class RedisStore implements SessionStore {
       return false
     }
     const key = this.key(id)
-    const set: StoredFields = { ...o.set, _t: String(o.now) }
-    if (o.mode === 'create') set._c ??= String(o.now)
     const pairs: string[] = []
-    for (const field in set) pairs.push(field, set[field] as string)
+    for (const field in o.set) pairs.push(field, o.set[field] as string)
+    // A new session is touched at its creation time; later writes say when they touched it.
+    if (o.mode === 'create') {
+      if (o.set._c === undefined) pairs.push(META.createdAt, String(o.now))
+    } else pairs.push(META.touchedAt, String(o.now))
     if (o.mode === 'replace') return (await this.#connection.run(REPLACE, [key], [ttl, ...pairs])) === 1
-    const user = o.mode === 'create' ? set._u : o.user
-    const args: (string | number)[] = [o.mode.charAt(0), ttl, pairs.length / 2, ...pairs, ...o.del]
-    if (user === undefined) return (await this.#connection.run(WRITE, [key], args)) === 1
+    const user = o.mode === 'create' ? o.set._u : o.user
+    if (user === undefined) {
+      if (o.mode === 'create') return (await this.#connection.run(CREATE, [key], [ttl, ...pairs])) === 1
+      return (await this.#connection.run(UPDATE, [key], [ttl, pairs.length / 2, ...pairs, ...o.del])) === 1
+    }
     if (userTag(user) !== tagOf(id)) {
       throw new SessionError('UNSUPPORTED', "a user's session id must end with the user's slot tag")
     }
-    if (o.mode === 'update' && o.del.includes(META.user)) args[0] = 'l'
+    const mode = o.mode === 'create' ? 'c' : o.del.includes(META.user) ? 'l' : 'u'
     const cap = o.maxSessionsPerUser ?? DEFAULTS.maxSessionsPerUser
-    const index = this.#indexKey(user)
-    args.push(this.#member(id), o.now + ttl, o.now, cap)
-    const reply = await this.#connection.run(WRITE, [key, index], args)
+    const args = [mode, ttl, pairs.length / 2, ...pairs, ...o.del, this.#member(id), o.now + ttl, o.now, cap]
+    const reply = await this.#connection.run(OWNED, [key, this.#indexKey(user)], args)
     if (Array.isArray(reply)) {
       // The user is past `maxSessionsPerUser`: end the least recent sessions beyond it.
       await this.#revoke(user, reply as string[], false)

@@ -9,19 +9,20 @@ export interface Script {
   readonly sha: string
 }
 
-// The TTL is checked before the first write: a script that fails after HSET would leave a key
-// without expiry (Redis does not roll a script back). Values go in slices because Lua's unpack
-// has a limit of a few thousand values. The index lives as long as its latest member's expiry.
-const PRELUDE = `
-local function checkTtl(ttl)
-  local n = tonumber(ttl)
-  if not n or n < 1 or n > ${MAX_DURATION} or n % 1 ~= 0 then
-    return redis.error_reply('ERR koa-session-redis3: bad TTL')
-  end
-end
-local function many(cmd, k, list, from, to)
-  for i = from, to, 1000 do redis.call(cmd, k, unpack(list, i, math.min(i + 999, to))) end
-end
+// Each script defines only the helpers it uses: Redis runs the whole source on every call, and a
+// Lua call is the largest Redis cost of a write (measured: bench/README.md).
+//
+// The TTL is checked before the first write: Redis does not roll a script back, and a PEXPIRE of 0
+// or less would delete the key that a following HSET then recreates without expiry. Values go in
+// slices of 1000 because Lua's unpack has a limit of a few thousand values.
+const CHECK_TTL = `
+local ttl = tonumber(ARGV[TTL])
+if not ttl or ttl < 1 or ttl > ${MAX_DURATION} or ttl % 1 ~= 0 then
+  return redis.error_reply('ERR koa-session-redis3: bad TTL')
+end`
+
+// The index of a user lives exactly as long as its latest session: its TTL is that member's expiry.
+const FIT_INDEX = `
 local function fitIndex(ik, now)
   local top = redis.call('ZREVRANGE', ik, 0, 0, 'WITHSCORES')
   if top[2] and tonumber(top[2]) > now then
@@ -29,49 +30,86 @@ local function fitIndex(ik, now)
   else
     redis.call('DEL', ik)
   end
-end
-`
+end`
 
-function script(name: string, body: string): Script {
-  const source = PRELUDE + body
+function script(name: string, ttlAt: number | undefined, body: string): Script {
+  const check = ttlAt === undefined ? '' : CHECK_TTL.replace('TTL', String(ttlAt))
+  const source = `${check}\n${body.trim()}\n`
   return { name, source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
 /**
- * WRITE. KEYS: session [, user index]. ARGV: mode ('c' create, 'u' update, 'l' update that leaves
- * the index), ttl, n, n field/value pairs, then the fields to delete; with an index, the last four are
- * member, expiry, now, cap. Create refuses an existing key; update refuses a key without `_c`
- * (destroyed, regenerated, expired), so nothing is ever written back. Returns 0 when refused, 1 when
- * written, or the members beyond the cap (least recent first) for the caller to revoke.
+ * CREATE. KEYS: session. ARGV: ttl, then field/value pairs. Refuses an existing key (a custom `genid`
+ * repeating itself). Returns 1 when created, 0 when refused.
  */
-export const WRITE = script(
-  'write',
+export const CREATE = script(
+  'create',
+  1,
   `
+local k = KEYS[1]
+if redis.call('EXISTS', k) == 1 then return 0 end
+for i = 2, #ARGV, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+redis.call('PEXPIRE', k, ttl)
+return 1
+`,
+)
+
+/**
+ * UPDATE. KEYS: session. ARGV: ttl, n, n field/value pairs, then the fields to delete. The expiry
+ * comes first and doubles as the existence check: a destroyed, regenerated or expired session is
+ * refused (0) and nothing is written back. Returns 1 when written.
+ */
+export const UPDATE = script(
+  'update',
+  1,
+  `
+local k = KEYS[1]
+if redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
+local last = 2 + 2 * tonumber(ARGV[2])
+for i = 3, last, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, last))) end
+for i = last + 1, #ARGV, 1000 do redis.call('HDEL', k, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+return 1
+`,
+)
+
+/**
+ * OWNED: a write of a session that has an owner, and the owner's index with it. KEYS: session, user
+ * index. ARGV: mode, ttl, n, n field/value pairs, the fields to delete, then member, expiry, now, cap.
+ * Modes: 'c' creates (as CREATE), adds the member, prunes up to 100 expired members and returns the
+ * members beyond the cap (least recent first) for the caller to revoke; 'u' updates (as UPDATE) and
+ * moves the member's score to its new expiry; 'l' updates and takes the member out (the owner logged
+ * out, the session lives on). Returns 0 when refused, else 1 or the members beyond the cap.
+ */
+export const OWNED = script(
+  'owned',
+  2,
+  `
+${FIT_INDEX}
 local k, ik, mode = KEYS[1], KEYS[2], ARGV[1]
-local bad = checkTtl(ARGV[2])
-if bad then return bad end
+local last = #ARGV - 4
+local member, expiry, now, cap = ARGV[last + 1], ARGV[last + 2], tonumber(ARGV[last + 3]), tonumber(ARGV[last + 4])
+local n = 3 + 2 * tonumber(ARGV[3])
 if mode == 'c' then
   if redis.call('EXISTS', k) == 1 then return 0 end
-elseif redis.call('HEXISTS', k, '_c') == 0 then return 0 end
-local last = #ARGV
-if ik then last = last - 4 end
-local n = tonumber(ARGV[3])
-if n > 0 then many('HSET', k, ARGV, 4, 3 + 2 * n) end
-if last >= 4 + 2 * n then many('HDEL', k, ARGV, 4 + 2 * n, last) end
-redis.call('PEXPIRE', k, ARGV[2])
-if not ik then return 1 end
-local member, expiry, now, cap = ARGV[last + 1], ARGV[last + 2], tonumber(ARGV[last + 3]), tonumber(ARGV[last + 4])
+elseif redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
+for i = 4, n, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, n))) end
+for i = n + 1, last, 1000 do redis.call('HDEL', k, unpack(ARGV, i, math.min(i + 999, last))) end
+if mode == 'c' then redis.call('PEXPIRE', k, ttl) end
 if mode == 'l' then
   redis.call('ZREM', ik, member)
   fitIndex(ik, now)
   return 1
 end
 redis.call('ZADD', ik, expiry, member)
+if redis.call('PTTL', ik) < ttl then redis.call('PEXPIRE', ik, ttl) end
+if mode ~= 'c' then return 1 end
 local dead = redis.call('ZRANGEBYSCORE', ik, '-inf', '(' .. now, 'LIMIT', 0, 100)
-if #dead > 0 then redis.call('ZREM', ik, unpack(dead)) end
-fitIndex(ik, now)
+if #dead > 0 then
+  redis.call('ZREM', ik, unpack(dead))
+  fitIndex(ik, now)
+end
 local over = math.min(redis.call('ZCARD', ik) - cap, 100)
-if mode ~= 'c' or over <= 0 then return 1 end
+if over <= 0 then return 1 end
 local out = {}
 for _, m in ipairs(redis.call('ZRANGE', ik, 0, over)) do
   if m ~= member and #out < over then out[#out + 1] = m end
@@ -83,18 +121,18 @@ return out
 /**
  * REVOKE. KEYS: user index, then sessions of that user (one slot). ARGV: now, owner check ('1': only
  * sessions whose `_u` is the given user hash; '0': any), user hash, then one member per session key.
- * Deletes the sessions and their members, refits the index's TTL. Returns the number deleted.
+ * Deletes the sessions, takes their members out of the index, refits its TTL. Returns the number deleted.
  */
 export const REVOKE = script(
   'revoke',
+  undefined,
   `
+${FIT_INDEX}
 local ik, now, owned, user = KEYS[1], tonumber(ARGV[1]), ARGV[2] == '1', ARGV[3]
 local n = 0
 for i = 2, #KEYS do
-  if not owned or redis.call('HGET', KEYS[i], '_u') == user then
-    n = n + redis.call('DEL', KEYS[i])
-    redis.call('ZREM', ik, ARGV[i + 2])
-  end
+  if not owned or redis.call('HGET', KEYS[i], '_u') == user then n = n + redis.call('DEL', KEYS[i]) end
+  redis.call('ZREM', ik, ARGV[i + 2])
 end
 fitIndex(ik, now)
 return n
@@ -103,25 +141,23 @@ return n
 
 /**
  * REPLACE. KEYS: session. ARGV: ttl, then field/value pairs. koa-session's whole-session `set` on an
- * existing session: sets the fields, deletes the data fields not given (the metadata of META stays). Returns 0
+ * existing session: sets the fields and deletes the data fields not given (metadata stays). Returns 0
  * when the session does not exist, else 1.
  */
 export const REPLACE = script(
   'replace',
+  1,
   `
 local k = KEYS[1]
-local bad = checkTtl(ARGV[1])
-if bad then return bad end
-if redis.call('HEXISTS', k, '_c') == 0 then return 0 end
+if redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
 local keep = { _c = true, _t = true, _m = true, _e = true, _u = true, _a = true }
 local del = {}
 for i = 2, #ARGV, 2 do keep[ARGV[i]] = true end
 for _, f in ipairs(redis.call('HKEYS', k)) do
   if not keep[f] then del[#del + 1] = f end
 end
-if #del > 0 then many('HDEL', k, del, 1, #del) end
-if #ARGV > 1 then many('HSET', k, ARGV, 2, #ARGV) end
-redis.call('PEXPIRE', k, ARGV[1])
+for i = 1, #del, 1000 do redis.call('HDEL', k, unpack(del, i, math.min(i + 999, #del))) end
+for i = 2, #ARGV, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
 return 1
 `,
 )
