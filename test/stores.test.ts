@@ -1,8 +1,10 @@
 // The store suite (store-suite.ts) against MemoryStore and RedisStore on every client and topology we support.
 import { Cluster, Redis } from 'ioredis'
+import { Redis as RedisV5 } from 'ioredis-v5'
 import { Redis as Valkey } from 'iovalkey'
 import { createClient, createCluster } from 'redis'
 import { createClient as createClientV4 } from 'redis-v4'
+import { createClient as createClientV6 } from 'redis-v6'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { guestId, randomId } from '../src/id.js'
 import type { RedisClient } from '../src/store/client.js'
@@ -99,13 +101,19 @@ function onClient(name: string, client: RedisClient, raw: Raw, close: () => Prom
   }
 }
 
-// ioredis and its fork iovalkey share an API: one suite each, built the same way.
-for (const [name, Client] of [
-  ['ioredis', Redis],
-  ['iovalkey', Valkey],
-] as const) {
+// ioredis (6, the default, and 5) and its fork iovalkey share an API: one suite each, built the same way.
+type IoredisFamily = RedisClient & {
+  call(command: string, ...args: string[]): Promise<unknown>
+  quit(): Promise<unknown>
+}
+const ioredisFamily: [string, () => IoredisFamily][] = [
+  ['ioredis 6', () => new Redis({ port })],
+  ['ioredis 5', () => new RedisV5({ port })],
+  ['iovalkey', () => new Valkey({ port })],
+]
+for (const [name, make] of ioredisFamily) {
   storeSuite(`RedisStore (${name}, standalone)`, async () => {
-    const client = new Client({ port })
+    const client = make()
     return onClient(
       name,
       client,
@@ -115,29 +123,25 @@ for (const [name, Client] of [
   })
 }
 
-storeSuite('RedisStore (node-redis v5, standalone)', async () => {
-  const client = createClient({ url })
-  ignoreErrors(client)
-  await client.connect()
-  return onClient(
-    'node-redis',
-    client,
-    (args) => client.sendCommand(args),
-    async () => client.destroy(),
-  )
-})
-
-storeSuite('RedisStore (node-redis v4, standalone)', async () => {
-  const client = createClientV4({ url })
-  ignoreErrors(client)
-  await client.connect()
-  return onClient(
-    'node-redis-v4',
-    client,
-    (args) => client.sendCommand(args),
-    () => client.disconnect(),
-  )
-})
+// node-redis 4, 5 and 6: 6 speaks RESP3 by default (HGETALL as a map).
+const nodeRedis: [string, () => ReturnType<typeof createClient>][] = [
+  ['node-redis 6', () => createClientV6({ url }) as unknown as ReturnType<typeof createClient>],
+  ['node-redis 5', () => createClient({ url })],
+  ['node-redis 4', () => createClientV4({ url }) as unknown as ReturnType<typeof createClient>],
+]
+for (const [name, make] of nodeRedis) {
+  storeSuite(`RedisStore (${name}, standalone)`, async () => {
+    const client = make()
+    ignoreErrors(client)
+    await client.connect()
+    return onClient(
+      name,
+      client,
+      (args) => client.sendCommand(args),
+      async () => (client as unknown as { disconnect(): Promise<void> }).disconnect(),
+    )
+  })
+}
 
 storeSuite('RedisStore (own client from { host, port })', async () => {
   const keySchema = schema('owned')

@@ -73,9 +73,13 @@ export function validate(o: RedisStoreOptions): RedisStoreOptions {
   return o
 }
 
+// ioredis 6 types `replyMapping` as optional-or-undefined in RedisOptions but as optional only where its
+// constructors take them, which `exactOptionalPropertyTypes` tells apart.
+type ClientOptions = RedisOptions & { replyMapping?: NonNullable<RedisOptions['replyMapping']> }
+
 /** The ioredis client a store creates from its options (standalone, Sentinel or Cluster). */
 export function createClient(o: RedisStoreOptions, timeout: number): Redis | Cluster {
-  const options: RedisOptions = {
+  const options: ClientOptions = {
     // Fail a command after one reconnect attempt instead of ioredis's 20; our own bound is `timeout`.
     maxRetriesPerRequest: 1,
     ...(o.host === undefined ? {} : { host: o.host }),
@@ -85,7 +89,7 @@ export function createClient(o: RedisStoreOptions, timeout: number): Redis | Clu
     ...(o.password === undefined ? {} : { password: o.password }),
     ...(o.tls === undefined || o.tls === false ? {} : { tls: o.tls === true ? {} : o.tls }),
     connectTimeout: Math.max(timeout, 1000),
-    ...o.options,
+    ...(o.options as ClientOptions | undefined),
   }
   const client = o.cluster
     ? new Cluster(o.cluster, { redisOptions: options })

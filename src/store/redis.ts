@@ -48,6 +48,8 @@ export class RedisStore implements SessionStore {
   readonly hashIds: boolean
   readonly #connection: Connection
   readonly #owned: Redis | Cluster | undefined
+  /** Touches not yet answered, by key (see `load`). */
+  readonly #touching = new Map<string, Promise<unknown>>()
   #closing: Promise<void> | undefined
 
   constructor(options: RedisStoreOptions = {}) {
@@ -72,6 +74,10 @@ export class RedisStore implements SessionStore {
   /** One HGETALL. The TTL slides only when a touch is due (see docs/DESIGN.md), in the background. */
   async load(id: string, o: LoadOptions): Promise<LoadResult> {
     const key = this.key(id)
+    // A touch of this session still in flight is waited for: the next read sees the new `_t` (and does
+    // not touch again), even when the touch was held up re-sending its script after a NOSCRIPT.
+    const touching = this.#touching.get(key)
+    if (touching !== undefined) await touching
     const fields = await this.#connection.hgetall(key)
     const createdAt = timestamp(fields._c)
     // No `_c`: nothing, or not a session we wrote; the middleware reports the latter as corrupt.
@@ -88,8 +94,19 @@ export class RedisStore implements SessionStore {
       return 'expired'
     }
     if (touchDue(o.now, timestamp(fields._t) ?? createdAt, ttl, createdAt, o.absoluteTimeout)) {
-      const touch: WriteOptions = { mode: 'update', set: {}, del: [], ...o, ttl, createdAt, user }
-      this.#background('touch', this.write(id, touch))
+      const now = o.now
+      const touch: WriteOptions = {
+        mode: 'update',
+        set: {},
+        del: [],
+        now,
+        ttl,
+        absoluteTimeout: o.absoluteTimeout,
+        createdAt,
+        user,
+      }
+      const done = this.#background('touch', this.write(id, touch)).finally(() => this.#touching.delete(key))
+      this.#touching.set(key, done)
     }
     return fields
   }
@@ -274,8 +291,8 @@ export class RedisStore implements SessionStore {
   }
 
   /** Runs a store call nobody waits for; a failure is only logged (the next read tries again). */
-  #background(what: string, promise: Promise<unknown>): void {
-    promise.catch((err: unknown) => debug('%s failed: %s', what, (err as Error).message))
+  #background(what: string, promise: Promise<unknown>): Promise<unknown> {
+    return promise.catch((err: unknown) => debug('%s failed: %s', what, (err as Error).message))
   }
 }
 
