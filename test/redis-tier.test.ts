@@ -1,0 +1,319 @@
+// What each request costs the shared Redis tier: commands per request, the user index under 50,000
+// sessions, durations that Redis can hold, and how sessions spread over a Cluster. Real redis-servers.
+import calculateSlot from 'cluster-key-slot'
+import { Cluster } from 'ioredis'
+import type Koa from 'koa'
+import request from 'supertest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hashId, tagOf, userTag } from '../src/id.js'
+import { type SessionOptions, session } from '../src/index.js'
+import { MemoryStore } from '../src/store/memory.js'
+import { RedisStore } from '../src/store/redis.js'
+import { CREATE, UPDATE } from '../src/store/scripts.js'
+import { cookieHeader, cookiesOf, makeApp } from './helpers.js'
+import {
+  type RedisCluster,
+  type RedisServer,
+  sendCommand,
+  startCluster,
+  startRedis,
+} from './redis-servers.js'
+
+const DAY = 86_400_000
+
+/** A handler for every request shape: read, write, log in as ?user=, log out, change maxAge. */
+const handler: Koa.Middleware = async (ctx) => {
+  if (ctx.path === '/not-read') {
+    ctx.body = 'ok'
+    return
+  }
+  const s = (await ctx.loadSession()) as Record<string, unknown> & { maxAge: number | 'session' }
+  if (ctx.path === '/increment') s.views = ((s.views as number | undefined) ?? 0) + 1
+  if (ctx.path === '/login') s.user = ctx.query.user
+  if (ctx.path === '/logout') ctx.session = null
+  if (ctx.path === '/max-age') s.maxAge = Number(ctx.query.ms)
+  ctx.body = { views: s.views ?? null }
+}
+
+describe('Redis tier (private standalone server)', () => {
+  let server: RedisServer
+  const raw = (...args: (string | number)[]) => sendCommand(server.port, args.map(String))
+  let schemas = 0
+  const rig = (options: SessionOptions = {}) => {
+    const store = new RedisStore({ port: server.port, keySchema: `tier${++schemas}:` })
+    const app = makeApp(
+      { store, lazy: true, userId: (s) => s.user as string | undefined, ...options },
+      handler,
+    )
+    return { store, app, call: (path: string, cookie?: string) => get(app, path, cookie) }
+  }
+  const keysOf = async (store: RedisStore) => (await raw('KEYS', `${store.keySchema}*`)) as string[]
+
+  beforeAll(async () => {
+    server = await startRedis()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  /** Commands Redis executed while `run` ran (INFO commandstats), scripts' inner commands included. */
+  async function commandsOf(run: () => Promise<unknown>): Promise<Record<string, number>> {
+    await raw('CONFIG', 'RESETSTAT')
+    await run()
+    const info = String(await raw('INFO', 'commandstats'))
+    const out: Record<string, number> = {}
+    for (const [, name, calls] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      if (!/^(config|info)/.test(name as string)) out[name as string] = Number(calls)
+    }
+    return out
+  }
+
+  it('RedisStore: an unchanged read is one HGETALL, also with rolling; no script', async () => {
+    for (const rolling of [false, true]) {
+      const { call } = rig({ rolling })
+      const cookie = cookieHeader(await call('/increment'))
+      await call('/increment', cookie)
+      expect(await commandsOf(() => call('/read', cookie))).toEqual({ hgetall: 1 })
+      expect(await commandsOf(() => call('/not-read', cookie))).toEqual({})
+    }
+  })
+
+  it('RedisStore: a change is HGETALL and one UPDATE script (PEXPIRE, HSET); a new session one CREATE', async () => {
+    const { call } = rig()
+    const first = await call('/increment')
+    await call('/increment', cookieHeader(first))
+    expect(await commandsOf(() => call('/increment', cookieHeader(first)))).toEqual({
+      hgetall: 1,
+      evalsha: 1,
+      pexpire: 1,
+      hset: 1,
+    })
+    expect(await commandsOf(() => call('/increment'))).toEqual({ evalsha: 1, exists: 1, hset: 1, pexpire: 1 })
+    // A guest's logout is native: the read and a DEL.
+    expect(await commandsOf(() => call('/logout', cookieHeader(first)))).toEqual({ hgetall: 1, del: 1 })
+  })
+
+  describe('a user who holds 50,000 sessions', () => {
+    const N = 50_000
+
+    /** Seeds the index of `user` with `n` members (sessions that would expire at `score`), in batches. */
+    async function seedIndex(store: RedisStore, user: string, n: number, score: number): Promise<string> {
+      const u = hashId(user)
+      const index = `${store.keySchema}u:{${userTag(u)}}${u}`
+      for (let i = 0; i < n; i += 1000) {
+        const batch: (string | number)[] = []
+        for (let j = i; j < Math.min(i + 1000, n); j++) batch.push(score, hashId(`${user}-seed-${j}`))
+        await raw('ZADD', index, ...batch)
+      }
+      await raw('PEXPIRE', index, DAY)
+      return index
+    }
+
+    /** The longest time Redis spent on one command while `run` ran (SLOWLOG, every command logged), µs. */
+    async function longestCommand(run: () => Promise<unknown>): Promise<number> {
+      await raw('CONFIG', 'SET', 'slowlog-log-slower-than', '0')
+      await raw('CONFIG', 'SET', 'slowlog-max-len', '1000')
+      await raw('SLOWLOG', 'RESET')
+      await run()
+      const log = (await raw('SLOWLOG', 'GET', '1000')) as [number, number, number, string[]][]
+      await raw('CONFIG', 'SET', 'slowlog-log-slower-than', '10000')
+      const ours = log.filter((entry) => !/^(SLOWLOG|CONFIG)$/i.test(String(entry[3][0])))
+      expect(ours.length).toBeGreaterThan(0)
+      return Math.max(...ours.map((entry) => entry[2]))
+    }
+
+    for (const [label, cap] of [
+      ['under a cap above them', N + 10],
+      ['past the default cap of 100', undefined],
+    ] as const) {
+      it(`RedisStore user index: a login and a logout each block Redis under 1 ms (${label})`, async () => {
+        const { store, call } = rig(cap === undefined ? {} : { maxSessionsPerUser: cap })
+        const index = await seedIndex(store, 'heavy', N, Date.now() + DAY)
+        let cookie = ''
+        const login = await longestCommand(async () => {
+          cookie = cookieHeader(await call('/login?user=heavy'))
+        })
+        expect(login).toBeLessThan(1000)
+        // The new session is in the index; past the cap, the login ended at most 100 others.
+        const members = Number(await raw('ZCARD', index))
+        expect(members).toBe(cap === undefined ? N + 1 - 100 : N + 1)
+        const logout = await longestCommand(() => call('/logout', cookie))
+        expect(logout).toBeLessThan(1000)
+        expect(Number(await raw('ZCARD', index))).toBe(members - 1)
+      })
+    }
+
+    it('RedisStore user index: 50,000 expired members are pruned 100 per login, each login under 1 ms', async () => {
+      const { store, call } = rig({ maxSessionsPerUser: N + 10 })
+      const index = await seedIndex(store, 'stale', N, Date.now() - 1000)
+      const login = await longestCommand(() => call('/login?user=stale'))
+      expect(login).toBeLessThan(1000)
+      expect(Number(await raw('ZCARD', index))).toBe(N - 100 + 1)
+    })
+  })
+
+  it('RedisStore: maxSessionsPerUser ends the least recently active sessions at login, never the new one', async () => {
+    const { store, call } = rig({ maxSessionsPerUser: 2 })
+    const a = await call('/login?user=capped')
+    const b = await call('/login?user=capped')
+    await call('/increment', cookieHeader(a))
+    const c = await call('/login?user=capped')
+    const alive = async (res: request.Response) => (await call('/read', cookieHeader(res))).body
+    // b was the least recently active; a was written after it.
+    expect((await store.listSessions('capped')).map((s) => s.handle).sort()).toEqual(
+      [a, c].map((res) => store.handle(cookiesOf(res)['koa.sess'] as string)).sort(),
+    )
+    expect(await alive(a)).toEqual({ views: 1 })
+    expect((await get(makeApp({ store, lazy: true }, handler), '/read', cookieHeader(b))).body).toEqual({
+      views: null,
+    })
+    expect(await store.listSessions('capped')).toHaveLength(2)
+  })
+
+  describe('durations Redis can hold', () => {
+    it('session: non-integer durations are rounded up to whole milliseconds; every key has a TTL', async () => {
+      const { store, call } = rig({ maxAge: DAY / 7, absoluteTimeout: 3_600_000 / 7 })
+      const res = await call('/increment')
+      expect(res.status).toBe(200)
+      const id = cookiesOf(res)['koa.sess'] as string
+      const pttl = Number(await raw('PTTL', store.key(id)))
+      expect(pttl).toBeGreaterThan(0)
+      expect(pttl).toBeLessThanOrEqual(Math.ceil(3_600_000 / 7))
+      // The cookie says the rounded maxAge too.
+      expect(String(res.headers['set-cookie'])).toMatch(/expires=/)
+      const set = await call(`/max-age?ms=${3_600_000 / 7}`, cookieHeader(res))
+      expect(set.status).toBe(200)
+      expect(await raw('HGET', store.key(id), '_m')).toBe(String(Math.ceil(3_600_000 / 7)))
+      for (const key of await keysOf(store)) expect(Number(await raw('PTTL', key))).toBeGreaterThan(0)
+    })
+
+    it('session: durations beyond 400 days, or not positive numbers, are refused where they are set', () => {
+      const store = new MemoryStore()
+      for (const value of [1e20, 401 * DAY, 0, -1, Number.NaN, Number.POSITIVE_INFINITY, '1000']) {
+        expect(() => session({ maxAge: value as number, store })).toThrow(
+          /`maxAge` must be a positive number of milliseconds, at most 400 days \(34560000000\), or 'session', received/,
+        )
+      }
+      for (const value of [1e20, 401 * DAY, -1, Number.NaN]) {
+        expect(() => session({ absoluteTimeout: value, store })).toThrow(
+          /`absoluteTimeout` must be a positive number of milliseconds, at most 400 days/,
+        )
+        // Refused before any client is created: nothing connects anywhere.
+        expect(() => session({ store: { ttl: value / 1000 } })).toThrow(
+          /`store.ttl` must be a positive number of SECONDS, at most 400 days/,
+        )
+      }
+      expect(() => session({ maxAge: 400 * DAY, absoluteTimeout: 400 * DAY, store })).not.toThrow()
+    })
+
+    it('ctx.session.maxAge: a value beyond 400 days is refused with an error naming it; nothing is written', async () => {
+      const { store, call } = rig()
+      const first = await call('/increment')
+      const res = await call(`/max-age?ms=${1e20}`, cookieHeader(first))
+      expect(res.status).toBe(500)
+      const id = cookiesOf(first)['koa.sess'] as string
+      expect(await raw('HGET', store.key(id), '_m')).toBeNull()
+    })
+
+    it('RedisStore: a stored _m that is not a duration is dropped at the next read, never a 503 loop', async () => {
+      const { store, call } = rig()
+      const first = await call('/increment')
+      const key = store.key(cookiesOf(first)['koa.sess'] as string)
+      for (const bad of ['1.5e20', 'abc', '-5', 'NaN', 'Infinity', '']) {
+        await raw('HSET', key, '_m', bad)
+        const res = await call('/increment', cookieHeader(first))
+        expect(res.status).toBe(200)
+        expect([bad, await raw('HEXISTS', key, '_m')]).toEqual([bad, 0])
+        expect(Number(await raw('PTTL', key))).toBeGreaterThan(0)
+      }
+    })
+
+    it('scripts: a bad TTL fails the script before it writes, so no key is left without a TTL', async () => {
+      const key = 'tier-scripts:{abc}x'
+      for (const ttl of ['1.5', '0', '-1', 'abc', String(1e20)]) {
+        await expect(raw('EVAL', CREATE.source, 1, key, ttl, 'a', '1')).rejects.toThrow(/bad TTL/)
+        expect(await raw('EXISTS', key)).toBe(0)
+      }
+      expect(await raw('EVAL', CREATE.source, 1, key, 60_000, 'a', '1', '_c', Date.now())).toBe(1)
+      for (const ttl of ['1.5', '0', '-1']) {
+        await expect(raw('EVAL', UPDATE.source, 1, key, ttl, 1, 'a', '2')).rejects.toThrow(/bad TTL/)
+        expect(await raw('HGET', key, 'a')).toBe('1')
+        expect(Number(await raw('PTTL', key))).toBeGreaterThan(0)
+      }
+      await raw('DEL', key)
+    })
+  })
+})
+
+describe('Redis Cluster (3 masters): sessions over every slot', () => {
+  let cluster: RedisCluster
+  let client: Cluster
+  let store: RedisStore
+  let app: Koa
+  /** Slot -> master port, from CLUSTER SLOTS. */
+  const owners = new Map<number, number>()
+
+  beforeAll(async () => {
+    cluster = await startCluster()
+    client = new Cluster(cluster.startupNodes)
+    client.on('error', () => {})
+    store = new RedisStore({ client, keySchema: `spread${process.pid}:` })
+    app = makeApp({ store, lazy: true, userId: (s) => s.user as string | undefined }, handler)
+    const slots = (await sendCommand(cluster.nodes[0]?.port as number, ['CLUSTER', 'SLOTS'])) as [
+      number,
+      number,
+      [string, number],
+    ][]
+    for (const [from, to, [, port]] of slots) for (let s = from; s <= to; s++) owners.set(s, port)
+  })
+  afterAll(async () => {
+    await store?.clear()
+    await client?.quit()
+    await cluster?.stop()
+  })
+
+  it('session: 200 guests land on at least 190 slots, no master holding over 1.5 times another', async () => {
+    const ids: string[] = []
+    for (let i = 0; i < 200; i++) ids.push(cookiesOf(await get(app, '/increment'))['koa.sess'] as string)
+    const slots = ids.map((id) => calculateSlot(store.key(id)))
+    expect(new Set(slots).size).toBeGreaterThanOrEqual(190)
+    const perMaster = new Map<number, number>()
+    for (const slot of slots) {
+      const port = owners.get(slot) as number
+      perMaster.set(port, (perMaster.get(port) ?? 0) + 1)
+    }
+    const shares = [...perMaster.values()]
+    expect(shares).toHaveLength(3)
+    expect(Math.max(...shares)).toBeLessThanOrEqual(1.5 * Math.min(...shares))
+  })
+
+  it("session: a user's sessions share the user's slot; per-user list and revoke work across masters", async () => {
+    const users = Array.from({ length: 20 }, (_, i) => `spread-user-${i}`)
+    const cookies = new Map<string, string[]>()
+    for (const user of users) {
+      for (let i = 0; i < 3; i++) {
+        const res = await get(app, `/login?user=${user}`)
+        const id = cookiesOf(res)['koa.sess'] as string
+        expect(tagOf(id)).toBe(userTag(hashId(user)))
+        cookies.set(user, [...(cookies.get(user) ?? []), cookieHeader(res)])
+      }
+    }
+    const masters = new Set(users.map((u) => owners.get(calculateSlot(`{${userTag(hashId(u))}}`))))
+    expect(masters.size).toBe(3)
+    for (const user of users) expect(await store.listSessions(user)).toHaveLength(3)
+    const [keep, ...rest] = cookies.get('spread-user-0') as string[]
+    const [handle] = (await store.listSessions('spread-user-1')).map((s) => s.handle)
+    expect(await store.destroySession(handle as string, { userId: 'spread-user-1' })).toBe(true)
+    expect(await store.listSessions('spread-user-1')).toHaveLength(2)
+    const keepId = /koa\.sess=([^;]+)/.exec(keep as string)?.[1] as string
+    expect(await store.destroyUserSessions('spread-user-0', { except: keepId })).toBe(2)
+    for (const cookie of rest) expect((await get(app, '/read', cookie)).body).toEqual({ views: null })
+    expect((await get(app, '/read', keep)).status).toBe(200)
+    expect(await store.listSessions('spread-user-0')).toHaveLength(1)
+  })
+})
+
+function get(app: Koa, path: string, cookie?: string): request.Test {
+  const r = request(app.callback()).get(path)
+  return cookie ? r.set('Cookie', cookie) : r
+}
