@@ -7,6 +7,7 @@
  * - `STORE_TIMEOUT`: the store did not answer within its `timeout`.
  * - `NOT_LOADED`: `ctx.session` was read before `await ctx.loadSession()` with `lazy: true`.
  * - `UNSUPPORTED`: the operation needs an option that is off (e.g. handles with `hashIds: false`).
+ * - `INVALID_VALUE`: a session value JSON cannot hold (a BigInt, a circular structure, nesting too deep).
  */
 export type SessionErrorCode =
   | 'INVALID_OPTION'
@@ -14,6 +15,7 @@ export type SessionErrorCode =
   | 'STORE_TIMEOUT'
   | 'NOT_LOADED'
   | 'UNSUPPORTED'
+  | 'INVALID_VALUE'
 
 // A registry symbol, not `instanceof`, so two installed copies of the package recognise each other's errors.
 const BRAND = Symbol.for('koa-session-redis3.SessionError')
@@ -61,4 +63,15 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of length ${value.length}`
   if (typeof value === 'object' && value !== null) return 'an object'
   return String(value)
+}
+
+/**
+ * A client error as a `cause` may keep it: its name and text, nothing else. ioredis and node-redis
+ * attach the command and its arguments (session values, key hashes, raw ids with `hashIds: false`),
+ * and a log serialiser that follows causes would write them out.
+ */
+export function scrubbed(err: unknown): Error {
+  const clean = new Error(err instanceof Error ? err.message : String(err))
+  clean.name = err instanceof Error ? err.name : 'Error'
+  return clean
 }

@@ -53,7 +53,15 @@ export function session(a?: SessionOptions | Koa, b?: SessionOptions | Koa): Koa
       state.readId()
       await state.load()
     }
-    await next()
+    try {
+      await next()
+    } catch (err) {
+      // As koa-session: what the app changed before it threw is saved (a flash message set before a
+      // redirect or a 401). The app's error is the one that propagates; a failing save is reported.
+      if (o.autoCommit)
+        await state.commit(false).catch((failure: unknown) => ctx.app.emit('error', failure, ctx))
+      throw err
+    }
     if (o.autoCommit) await state.commit(false)
   }
 }
@@ -69,7 +77,7 @@ function install(app: Koa, o: Resolved): void {
     session: {
       configurable: true,
       get(this: Ctx) {
-        return this[STATE]?.get()
+        return state(this).get()
       },
       set(this: Ctx, value: unknown) {
         state(this).set(value)
@@ -94,7 +102,12 @@ function install(app: Koa, o: Resolved): void {
 
 function state(ctx: Ctx): RequestSession {
   const s = ctx[STATE]
-  if (!s) throw new SessionError('NOT_LOADED', 'ctx.session is used outside the session middleware')
+  if (!s) {
+    throw new SessionError(
+      'NOT_LOADED',
+      'ctx.session is used before the session middleware ran: mount session() before the middleware that uses it',
+    )
+  }
   return s
 }
 

@@ -3,6 +3,7 @@ import type Koa from 'koa'
 import type { Context } from 'koa'
 import { type Codec, createCodec } from './codec.js'
 import { invalidOption } from './errors.js'
+import { checkNames } from './option-names.js'
 import { durationOption } from './store/lifetime.js'
 import type { RedisStoreOptions } from './store/redis-options.js'
 import { resolveStore } from './store/resolve.js'
@@ -150,11 +151,47 @@ export const DEFAULTS = {
   } satisfies CookieOptions,
 } as const
 
+// Every option of SessionOptions, as a record so the compiler keeps it complete (and without extras).
+const OPTION_NAMES = Object.keys({
+  httpOnly: true,
+  signed: true,
+  overwrite: true,
+  secure: true,
+  sameSite: true,
+  domain: true,
+  path: true,
+  partitioned: true,
+  priority: true,
+  key: true,
+  maxAge: true,
+  autoCommit: true,
+  rolling: true,
+  renew: true,
+  genid: true,
+  prefix: true,
+  valid: true,
+  beforeSave: true,
+  externalKey: true,
+  store: true,
+  ContextStore: true,
+  saveUninitialized: true,
+  cookie: true,
+  header: true,
+  lazy: true,
+  failOpen: true,
+  absoluteTimeout: true,
+  userId: true,
+  maxSessionsPerUser: true,
+  encryptionKeys: true,
+  regenerateKeepsData: true,
+} satisfies Record<keyof SessionOptions, true>)
+
 /** Validates `options` and resolves them into a frozen object. Throws `SessionError('INVALID_OPTION')`. */
 export function resolveOptions(options: SessionOptions, app: Koa | undefined): Resolved {
   if (typeof options !== 'object' || options === null)
     throw invalidOption('options', 'must be an object', options)
   const o = options
+  checkNames(o, OPTION_NAMES)
   const key = o.key ?? DEFAULTS.key
   if (typeof key !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z:]+$/.test(key)) {
     throw invalidOption('key', 'must be a non-empty cookie name (RFC 6265 token characters)', key)
@@ -201,7 +238,7 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     throw invalidOption('prefix', 'must be up to 64 characters of A-Z a-z 0-9 _ . : ~ -', prefix)
   }
 
-  const cookie = resolveCookie(o, DEFAULTS.cookie)
+  const cookie = resolveCookie(o, key, DEFAULTS.cookie)
   const signed = cookie === false ? o.signed !== false : cookie.signed !== false
   if (signed && app !== undefined) assertKeys(app)
 
@@ -260,7 +297,19 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
 /** Throws unless the app can sign: Koa's `app.keys` must hold at least one key. */
 export function assertKeys(app: Koa): void {
   const keys = app.keys as unknown
-  if (!(Array.isArray(keys) ? keys.length > 0 : keys !== undefined && keys !== null)) {
+  // A Keygrip instance (which Koa also accepts) keeps its keys to itself.
+  if (typeof (keys as { sign?: unknown } | undefined)?.sign === 'function') return
+  if (!Array.isArray(keys) || keys.length === 0) {
     throw invalidOption('app.keys', 'must be set (e.g. app.keys = [secret]) because `signed` is on', keys)
   }
+  keys.forEach((k: unknown, i) => {
+    // An empty key is an HMAC key anyone can reproduce; `undefined` is usually an unset environment variable.
+    if (!((typeof k === 'string' || Buffer.isBuffer(k)) && k.length > 0)) {
+      throw invalidOption(
+        `app.keys[${i}]`,
+        'must be a non-empty string or Buffer',
+        typeof k === 'string' ? '' : k,
+      )
+    }
+  })
 }

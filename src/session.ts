@@ -18,6 +18,34 @@ export interface SessionOwner {
   maxAge: number | 'session'
   commit(force: boolean): Promise<void>
   regenerate(): Promise<void>
+  /** A failure nobody awaits (a throwing callback): reported through Koa's `app.emit('error')`. */
+  report(err: unknown): void
+}
+
+/**
+ * Names that are never session data: the session's own members, and the keys that would reach the
+ * prototype. Data that carries one (`ctx.session = JSON.parse(body)`, or a stored field) would
+ * otherwise shadow a method or choose its own lifetime through an accessor; it is skipped.
+ */
+const RESERVED = new Set([
+  'isNew',
+  'storeUnavailable',
+  'maxAge',
+  'length',
+  'populated',
+  'toJSON',
+  'inspect',
+  'save',
+  'manuallyCommit',
+  'regenerate',
+  'constructor',
+  '__proto__',
+  'prototype',
+])
+
+/** True for a top-level key that is never stored as session data (see {@link RESERVED}). */
+export function isReserved(key: string): boolean {
+  return RESERVED.has(key)
 }
 
 type Callback = (err?: unknown) => void
@@ -36,7 +64,7 @@ export class Session {
 
   constructor(owner: SessionOwner, data?: Record<string, unknown>) {
     this.#owner = owner
-    if (data) Object.assign(this, data)
+    if (data) assign(this, data)
   }
 
   /** True when the session was created by this request (no id, an unknown id, or after `regenerate()`). */
@@ -79,9 +107,18 @@ export class Session {
     return data
   }
 
+  /** The data, as koa-session's `inspect()` gives it (also what `util.inspect` and `console.log` show). */
+  inspect(): Record<string, unknown> {
+    return this.toJSON()
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): Record<string, unknown> {
+    return this.toJSON()
+  }
+
   /** Saves now, even an empty session. Takes an optional Node-style callback (passport). */
   save(callback?: Callback): Promise<void> {
-    return settle(this.#owner.commit(true), callback)
+    return settle(this.#owner.commit(true), callback, this.#owner)
   }
 
   /** Commits now (with `autoCommit: false`). */
@@ -94,13 +131,35 @@ export class Session {
    * kept unless `regenerateKeepsData: false`. Takes an optional Node-style callback (passport).
    */
   regenerate(callback?: Callback): Promise<void> {
-    return settle(this.#owner.regenerate(), callback)
+    return settle(this.#owner.regenerate(), callback, this.#owner)
   }
 }
 
-function settle(promise: Promise<void>, callback: Callback | undefined): Promise<void> {
+/**
+ * Copies the own keys of `data` onto the session, except reserved ones (see {@link RESERVED}).
+ * Returns the keys skipped. Plain assignment, not Object.assign: a `__proto__` key from JSON.parse
+ * would otherwise replace the session's prototype.
+ */
+export function assign(session: Session, data: Record<string, unknown>): string[] {
+  const skipped: string[] = []
+  for (const key of Object.keys(data)) {
+    if (RESERVED.has(key)) skipped.push(key)
+    else session[key] = data[key]
+  }
+  return skipped
+}
+
+function settle(promise: Promise<void>, callback: Callback | undefined, owner: SessionOwner): Promise<void> {
   if (!callback) return promise
-  promise.then(() => callback(), callback)
+  const call = (err?: unknown) => {
+    // A bug in the app's callback must not become an unhandled rejection that ends the process.
+    try {
+      callback(err)
+    } catch (thrown) {
+      owner.report(thrown)
+    }
+  }
+  promise.then(() => call(), call)
   // With a callback the caller handles errors there; do not also leave a rejected promise behind.
   return promise.catch(() => undefined)
 }

@@ -1,5 +1,6 @@
 /** What the store last held for a session (each field's JSON, the metadata): the base of change detection. */
 import type { Codec } from './codec.js'
+import { SessionError } from './errors.js'
 import { timestamp } from './store/lifetime.js'
 import { isMeta, META, type StoredFields } from './store/types.js'
 
@@ -20,7 +21,8 @@ export class Snapshot {
   open(fields: StoredFields, codec: Codec, id: string): Record<string, unknown> | undefined {
     // Every session we write has an integer creation time; without one the lifetimes cannot hold.
     if (timestamp(fields[META.createdAt]) === undefined) return undefined
-    const data: Record<string, unknown> = {}
+    // No prototype: a stored `__proto__` field stays a key (the session skips it as reserved).
+    const data: Record<string, unknown> = Object.create(null)
     const json = new Map<string, string>()
     const meta: StoredFields = {}
     try {
@@ -49,7 +51,7 @@ export class Snapshot {
     const changes = new Map<string, string>() as Changes
     changes.deleted = []
     for (const key in data) {
-      const json = JSON.stringify(data[key])
+      const json = stringify(key, data[key])
       if (json !== undefined && this.json.get(key) !== json) changes.set(key, json)
       if (json === undefined && this.json.has(key)) changes.deleted.push(key)
     }
@@ -73,4 +75,16 @@ export function encode(changes: Changes, codec: Codec, id: string): StoredFields
   const set: StoredFields = {}
   for (const [key, json] of changes) set[key] = codec.encode(id, key, json)
   return set
+}
+
+/** JSON of one top-level value, or a SessionError that names its key (not its value). */
+function stringify(key: string, value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value)
+  } catch (err) {
+    // BigInt, circular structures, nesting deeper than the stack: a bug of the app, reported as one.
+    const reason =
+      err instanceof RangeError ? 'is nested too deeply' : 'is not JSON (a BigInt or a circular structure?)'
+    throw new SessionError('INVALID_VALUE', `ctx.session.${key} cannot be saved: its value ${reason}`)
+  }
 }

@@ -6,12 +6,18 @@ import { SessionError } from './errors.js'
 import { newId, ownerOf, parseMaxAge } from './meta.js'
 import type { Resolved } from './options.js'
 import { createSession, type Saving, updateSession } from './save.js'
-import { Session, type SessionOwner } from './session.js'
+import { assign, Session, type SessionOwner } from './session.js'
 import { Snapshot } from './snapshot.js'
 import { durationOption, timestamp } from './store/lifetime.js'
-import { META, type RequestStore } from './store/types.js'
+import { META, type Owner, type RequestStore } from './store/types.js'
 
 const DONE = Promise.resolve()
+
+/** A stored session to delete: its id, and its owner when this request knows it (else the store looks it up). */
+interface StoredId {
+  id: string
+  owner?: Owner
+}
 
 /**
  * Where the session of this request stands; changed only through `#become`.
@@ -53,7 +59,7 @@ export class RequestSession implements SessionOwner {
   /** `ctx.session.maxAge` as set in this request, not yet saved. */
   #maxAge: number | 'session' | undefined
   /** A stored session that `ctx.session = null` replaced: deleted at commit. */
-  #remove: { id: string; user: string | undefined } | undefined
+  #remove: StoredId | undefined
   /** The commits and regenerations of this request, in call order. */
   #chain: Promise<void> | undefined
   readonly #ctx: Context
@@ -86,7 +92,7 @@ export class RequestSession implements SessionOwner {
     if (this.#status !== 'unread') return
     this.readId()
     const id = this.#carrier.id
-    if (id === undefined) return this.#become('new')
+    if (id === undefined) return this.#fresh()
     const o = this.#o
     let fields: Awaited<ReturnType<RequestStore['load']>>
     try {
@@ -103,7 +109,7 @@ export class RequestSession implements SessionOwner {
     if (o.valid && !o.valid(this.#ctx, data))
       return this.#miss('session:invalid', { reason: 'valid() refused' })
     this.#id = id
-    this.#session = new Session(this, data)
+    this.#session = this.#withData(new Session(this), data)
     this.#become('stored')
   }
 
@@ -119,7 +125,7 @@ export class RequestSession implements SessionOwner {
           'with `lazy: true`, call `await ctx.loadSession()` before reading ctx.session',
         )
       }
-      this.#become('new')
+      this.#fresh()
     }
     this.#session = new Session(this)
     return this.#session
@@ -128,7 +134,7 @@ export class RequestSession implements SessionOwner {
   /** `ctx.session = value`: null destroys; an object replaces the data. */
   set(value: unknown): void {
     if (value === null) {
-      if (this.#status === 'stored') this.#remove = { id: this.#id as string, user: this.#snapshot.meta._u }
+      this.#remove = this.#storedId()
       this.#session = null
       // A session created after this in the same request is a new one: its lifetime starts now.
       this.#snapshot.meta = {}
@@ -142,8 +148,7 @@ export class RequestSession implements SessionOwner {
     if (this.#status === 'destroyed') this.#become('new')
     const session = this.get() ?? new Session(this)
     clear(session)
-    Object.assign(session, value)
-    this.#session = session
+    this.#session = this.#withData(session, value as Record<string, unknown>)
   }
 
   /** `ctx.sessionId`: the id this response will carry (drawn now for a new session). */
@@ -182,6 +187,7 @@ export class RequestSession implements SessionOwner {
       await this.#removeReplaced()
       const session = this.get() ?? new Session(this)
       if (this.#status === 'stored') await this.#leaveStoredId(session)
+      else await this.#removeStored(this.#storedId())
       if (!this.#o.regenerateKeepsData) clear(session)
       this.#session = session
       this.#detach()
@@ -234,7 +240,8 @@ export class RequestSession implements SessionOwner {
       return this.#become('gone')
     }
     this.#maxAge = undefined
-    if (this.#o.rolling || renew || maxAgeChanged || this.#carrier.stale) {
+    // As koa-session: a saved change sends the cookie again, so its expiry follows activity.
+    if (outcome === 'written' || this.#o.rolling || renew || maxAgeChanged || this.#carrier.stale) {
       this.#carrier.send(this.#id as string, this.maxAge)
     }
   }
@@ -260,9 +267,23 @@ export class RequestSession implements SessionOwner {
 
   async #removeReplaced(): Promise<void> {
     const remove = this.#remove
-    if (remove === undefined) return
     this.#remove = undefined
-    await this.#store.remove(remove.id, { user: remove.user })
+    await this.#removeStored(remove)
+  }
+
+  /**
+   * The stored session this request would leave by a destroy or regenerate. With `failOpen`, a load
+   * that failed leaves the incoming id, whose owner is unknown: removing it must still be tried (and
+   * fail closed), or a logout would answer 200 and leave the server session alive.
+   */
+  #storedId(): StoredId | undefined {
+    if (this.#status === 'stored') return { id: this.#id as string, owner: { user: this.#snapshot.meta._u } }
+    if (this.#status === 'unavailable' && this.#carrier.id !== undefined) return { id: this.#carrier.id }
+    return undefined
+  }
+
+  async #removeStored(stored: StoredId | undefined): Promise<void> {
+    if (stored !== undefined) await this.#store.remove(stored.id, stored.owner)
   }
 
   #queue(step: () => Promise<void>): Promise<void> {
@@ -281,13 +302,29 @@ export class RequestSession implements SessionOwner {
     }
   }
 
+  /** Copies data onto the session; keys that name its own members are skipped and reported. */
+  #withData(session: Session, data: Record<string, unknown>): Session {
+    for (const key of assign(session, data)) this.#emit('session:invalid', { reason: 'reserved key', key })
+    return session
+  }
+
+  report(err: unknown): void {
+    this.#ctx.app.emit('error', err, this.#ctx)
+  }
+
   #become(status: Status): void {
     this.#status = status
   }
 
   #miss(event: string, detail: object): void {
     this.#emit(event, detail)
+    this.#fresh()
+  }
+
+  /** No stored session: a new one. A custom `genid` runs now, before the app, as in koa-session. */
+  #fresh(): void {
     this.#become('new')
+    if (this.#o.genid) this.#id = newId(this.#o, this.#ctx, undefined)
   }
 
   #changesHands(owner: string | undefined): boolean {

@@ -170,10 +170,10 @@ describe('standalone Redis', () => {
 
       // During the outage the probe gets clean, fast 503s.
       for (const r of outage) expectClean503(r)
-      // Back: the same cookie, the data as it was (3 views + this one), no new cookie.
+      // Back: the same cookie, the data as it was (3 views + this one), the same id sent again.
       expect(back.status, back.body).toBe(200)
       expect(back.json).toMatchObject({ views: 4, isNew: false })
-      expect(back.setCookie).toEqual([])
+      expect(idOf(cookieOf(back))).toBe(idOf(probe))
       expect(auditSession([...outage, ...recovery], 'probe')).toEqual([])
 
       const all = [...traffic.flat(), ...outage, ...recovery]
@@ -254,7 +254,7 @@ describe('standalone Redis', () => {
       }
       expect(back.status, back.body).toBe(200)
       expect(back.json).toMatchObject({ views: 4, isNew: false })
-      expect(back.setCookie).toEqual([])
+      expect(idOf(cookieOf(back))).toBe(idOf(probe))
       const all = [...traffic.flat(), ...outage, ...recovery]
       const failed = all.filter((r) => r.status === 503)
       for (const r of failed) expectClean503(r)
@@ -342,8 +342,12 @@ describe('standalone Redis', () => {
       expect(peek.setCookie).toEqual([])
       // Each fail-open response is reported to the app.
       expect(app.events.filter((e) => e === 'session:error')).toHaveLength(2)
-      // A visitor without a cookie has nothing to load, so failOpen does not apply: creating the session fails.
+      // A visitor without a cookie: its new session cannot be saved either, so it is served unsaved, and
+      // no cookie names a session that does not exist.
       const newcomer = await app.get('/views')
+      expect(newcomer.status, newcomer.body).toBe(200)
+      expect(newcomer.setCookie).toEqual([])
+      expect(app.events.filter((e) => e === 'session:error')).toHaveLength(3)
       record(
         T,
         'new visitor (no cookie) during outage',
@@ -351,8 +355,14 @@ describe('standalone Redis', () => {
       )
 
       await redis.restart()
-      // Nothing the failOpen responses did reached Redis.
-      expect(await sendCommand(redis.port, ['KEYS', 'koa:sess:*'])).toEqual([key])
+      // Nothing the failOpen responses did reached the stored session. (The newcomer's create can still
+      // land after the restart: ioredis keeps a command that our timeout gave up on in its offline queue.
+      // Such a session has no cookie anywhere and expires with its TTL.)
+      const keys = (await sendCommand(redis.port, ['KEYS', 'koa:sess:*'])) as string[]
+      expect(keys).toContain(key)
+      for (const other of keys.filter((k) => k !== key)) {
+        expect(await sendCommand(redis.port, ['HGET', other, 'views'])).toBe('1')
+      }
       expect(await sendCommand(redis.port, ['HGET', key, 'views'])).toBe('3')
       const upAt = performance.now()
       const recovery = await pollUntil(
@@ -366,7 +376,7 @@ describe('standalone Redis', () => {
       expect(back.json).toMatchObject({ views: 3, storeUnavailable: false, isNew: false })
       const next = await app.get('/views', cookie)
       expect(next.json).toMatchObject({ views: 4, storeUnavailable: false, isNew: false })
-      expect(next.setCookie).toEqual([])
+      expect(idOf(cookieOf(next))).toBe(idOf(cookie))
       expectOnlyStoreErrors(app)
 
       record(T, 'latency of the failOpen 200', during.ms)

@@ -1,5 +1,5 @@
 /** One small interface in front of ioredis, iovalkey and node-redis (clients and clusters). */
-import { SessionError } from '../errors.js'
+import { SessionError, scrubbed } from '../errors.js'
 import type { Script } from './scripts.js'
 import type { StoredFields } from './types.js'
 
@@ -70,13 +70,24 @@ export interface Connection {
   hgetall(key: string): Promise<StoredFields>
   /** SCAN every master for keys matching the pattern (Cluster-wide for bulk operations). */
   scan(pattern: string): Promise<string[]>
+  /** PING: resolves once the server (a Cluster: its slot map) answers. */
+  ping(): Promise<void>
   /** Deletes keys one by one, so no call spans slots. */
   unlink(keys: string[]): Promise<void>
   quit(): Promise<void>
 }
 
+/** Where a connection goes, for error messages that a user can act on. */
+export interface Endpoint {
+  /** The address, without credentials: `127.0.0.1:6379`, `redis://host:6380/0`, `Cluster of …`. */
+  readonly address: string
+  /** The last connection error the client reported (`connect ECONNREFUSED …`), on clients the store created. */
+  lastError: string | undefined
+}
+
 /** Wraps a client; `timeout` bounds every call (ms), whatever the client's own retry policy. */
-export function connect(client: RedisClient, timeout: number): Connection {
+export function connect(client: RedisClient, timeout: number, endpoint: Endpoint): Connection {
+  const limit: Limit = { ms: timeout, endpoint }
   const node = isNodeRedis(client)
   // node-redis takes strings only; ioredis turns numbers into strings as it writes the command.
   type Call = (s: Script, keys: string[], args: (string | number)[]) => Promise<unknown>
@@ -94,7 +105,7 @@ export function connect(client: RedisClient, timeout: number): Connection {
       : (client.sendCommand as unknown as ClientSend)(all)
   }
   const call = (command: string, key: string, ...args: (string | number)[]): Promise<unknown> =>
-    bounded(send(command, key, args), timeout, command)
+    bounded(send(command, key, args), command, limit)
 
   return {
     run(script, keys, args) {
@@ -104,8 +115,8 @@ export function connect(client: RedisClient, timeout: number): Connection {
             return evalSource(script, keys, args)
           throw err
         }),
-        timeout,
         script.name,
+        limit,
       )
     },
     call,
@@ -114,8 +125,16 @@ export function connect(client: RedisClient, timeout: number): Connection {
     },
     async scan(pattern) {
       const found: string[] = []
-      for (const one of await masters(client, timeout)) found.push(...(await scanOne(one, pattern, timeout)))
+      for (const one of await masters(client, limit)) found.push(...(await scanOne(one, pattern, limit)))
       return found
+    },
+    async ping() {
+      const pong = node
+        ? client.masters
+          ? (client.sendCommand as unknown as ClusterSend)(undefined as unknown as string, true, ['PING'])
+          : (client.sendCommand as unknown as ClientSend)(['PING'])
+        : client.ping()
+      await bounded(pong, 'ping', limit)
     },
     async unlink(keys) {
       for (const key of keys) await call('UNLINK', key)
@@ -145,7 +164,7 @@ function isNodeRedis(client: RedisClient): client is NodeRedisLike {
   return typeof (client as NodeRedisLike).evalSha === 'function'
 }
 
-async function masters(client: RedisClient, timeout: number): Promise<RedisClient[]> {
+async function masters(client: RedisClient, limit: Limit): Promise<RedisClient[]> {
   if (isNodeRedis(client)) {
     if (!client.masters || !client.nodeClient) return [client]
     const cluster = client as Required<Pick<NodeRedisLike, 'masters' | 'nodeClient'>>
@@ -155,28 +174,24 @@ async function masters(client: RedisClient, timeout: number): Promise<RedisClien
   // An ioredis Cluster knows its masters only once it has read the slot map: before that `nodes` is
   // empty (or holds the startup nodes, replicas included), and a count would silently read 0. A
   // command waits for the slot map, and connects a `lazyConnect` client too.
-  if (client.status !== 'ready') await bounded(client.ping(), timeout, 'cluster connect')
+  if (client.status !== 'ready') await bounded(client.ping(), 'cluster connect', limit)
   return client.nodes('master')
 }
 
-async function scanOne(client: RedisClient, pattern: string, timeout: number): Promise<string[]> {
+async function scanOne(client: RedisClient, pattern: string, limit: Limit): Promise<string[]> {
   const found: string[] = []
   let cursor = '0'
   do {
     if (isNodeRedis(client)) {
       const reply = (await bounded(
         (client.scan as NodeRedisScan)(cursor, { MATCH: pattern, COUNT: 1000 }),
-        timeout,
         'scan',
+        limit,
       )) as { cursor: string | number; keys: string[] }
       cursor = String(reply.cursor)
       found.push(...reply.keys)
     } else {
-      const [next, keys] = await bounded(
-        client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
-        timeout,
-        'scan',
-      )
+      const [next, keys] = await bounded(client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000), 'scan', limit)
       cursor = next
       found.push(...keys)
     }
@@ -184,19 +199,28 @@ async function scanOne(client: RedisClient, pattern: string, timeout: number): P
   return found
 }
 
+/** How long a call may take, and where it goes (for the error messages). */
+export interface Limit {
+  readonly ms: number
+  readonly endpoint: Endpoint
+}
+
 /**
- * Rejects with `STORE_TIMEOUT` after `ms`, and wraps any client error in `STORE_UNAVAILABLE`.
- * Clients retry and queue on their own for seconds; a request must not wait for that.
+ * Rejects with `STORE_TIMEOUT` after `limit.ms`, and wraps any client error in `STORE_UNAVAILABLE`.
+ * Clients retry and queue on their own for seconds; a request must not wait for that. The messages
+ * name the address and the cause; the error's `cause` keeps the client error's name and text only.
  */
-export function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export function bounded<T>(promise: Promise<T>, what: string, limit: Limit): Promise<T> {
+  const { ms, endpoint } = limit
   return new Promise<T>((resolve, reject) => {
     // Timers run before I/O callbacks: after a stall of the process, a reply may be waiting
     // unread. One setImmediate lets it win, so a healthy Redis is not reported as slow.
     const timer = setTimeout(
       () =>
-        setImmediate(() =>
-          reject(new SessionError('STORE_TIMEOUT', `Redis did not answer ${what} within ${ms} ms`)),
-        ),
+        setImmediate(() => {
+          const message = `Redis at ${endpoint.address} did not answer ${what} within ${ms} ms${lastError(endpoint)}`
+          reject(new SessionError('STORE_TIMEOUT', message))
+        }),
       ms,
     )
     promise.then(
@@ -206,9 +230,13 @@ export function bounded<T>(promise: Promise<T>, ms: number, what: string): Promi
       },
       (err: unknown) => {
         clearTimeout(timer)
-        const message = `Redis failed on ${what}: ${(err as Error)?.message}`
-        reject(new SessionError('STORE_UNAVAILABLE', message, { cause: err }))
+        const message = `Redis at ${endpoint.address} failed on ${what}: ${(err as Error)?.message}${lastError(endpoint)}`
+        reject(new SessionError('STORE_UNAVAILABLE', message, { cause: scrubbed(err) }))
       },
     )
   })
+}
+
+function lastError(endpoint: Endpoint): string {
+  return endpoint.lastError === undefined ? '' : ` (last connection error: ${endpoint.lastError})`
 }

@@ -1,6 +1,6 @@
 /** Adapts any koa-session store (and `ContextStore`) to what a request needs: whole-session get/set/destroy. */
 import type { Context } from 'koa'
-import { SessionError } from '../errors.js'
+import { SessionError, scrubbed } from '../errors.js'
 import { isMeta, type KoaSessionStore, type MaxAge, type RequestStore, type StoredFields } from './types.js'
 
 /** What the koa-session contract passes to a store besides the session. */
@@ -58,7 +58,7 @@ async function failure(what: string, result: unknown): Promise<unknown> {
     return await result
   } catch (err) {
     throw new SessionError('STORE_UNAVAILABLE', `the store failed on ${what}: ${(err as Error)?.message}`, {
-      cause: err,
+      cause: scrubbed(err),
     })
   }
 }

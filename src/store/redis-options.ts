@@ -2,7 +2,8 @@
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis'
 import { debug } from '../debug.js'
 import { invalidOption } from '../errors.js'
-import type { RedisClient } from './client.js'
+import { checkNames } from '../option-names.js'
+import type { Endpoint, RedisClient } from './client.js'
 
 /** Options of {@link RedisStore}; also accepted as `session({ store: { ... } })`. */
 export interface RedisStoreOptions {
@@ -41,9 +42,31 @@ export interface RedisStoreOptions {
   timeout?: number
 }
 
+// Every option of RedisStoreOptions, as a record so the compiler keeps it complete.
+const OPTION_NAMES = Object.keys({
+  client: true,
+  url: true,
+  host: true,
+  port: true,
+  db: true,
+  username: true,
+  password: true,
+  tls: true,
+  sentinels: true,
+  name: true,
+  cluster: true,
+  options: true,
+  ttl: true,
+  keySchema: true,
+  hashIds: true,
+  timeout: true,
+} satisfies Record<keyof RedisStoreOptions, true>)
+
 /** Checks the options of a RedisStore once, at construction. Throws `INVALID_OPTION`. */
 export function validate(o: RedisStoreOptions): RedisStoreOptions {
   if (typeof o !== 'object' || o === null) throw invalidOption('store', 'must be an object', o)
+  // ioredis options given beside ours (`family`, `connectTimeout`, ...) belong under `options`.
+  checkNames(o, OPTION_NAMES, 'store.', 'other ioredis options go under `store.options`')
   // Braces would make Redis hash the schema instead of each id's tag: every session in one slot.
   if (o.keySchema !== undefined && (typeof o.keySchema !== 'string' || /[{}]/.test(o.keySchema))) {
     throw invalidOption('store.keySchema', 'must be a string without { or }', o.keySchema)
@@ -78,7 +101,7 @@ export function validate(o: RedisStoreOptions): RedisStoreOptions {
 type ClientOptions = RedisOptions & { replyMapping?: NonNullable<RedisOptions['replyMapping']> }
 
 /** The ioredis client a store creates from its options (standalone, Sentinel or Cluster). */
-export function createClient(o: RedisStoreOptions, timeout: number): Redis | Cluster {
+export function createClient(o: RedisStoreOptions, timeout: number, endpoint: Endpoint): Redis | Cluster {
   const options: ClientOptions = {
     // Fail a command after one reconnect attempt instead of ioredis's 20; our own bound is `timeout`.
     maxRetriesPerRequest: 1,
@@ -98,7 +121,40 @@ export function createClient(o: RedisStoreOptions, timeout: number): Redis | Clu
       : o.url === undefined
         ? new Redis(options)
         : new Redis(o.url, options)
-  // Without a listener ioredis prints every reconnect error; failures reach requests as SessionError.
-  client.on('error', (err: Error) => debug('redis client error: %s', err.message))
+  // Without a listener ioredis prints every reconnect error; failures reach requests as SessionError,
+  // whose message repeats the last one (ioredis's own error after its retries names no cause).
+  client.on('error', (err: Error) => {
+    endpoint.lastError = err.message
+    debug('redis client error: %s', err.message)
+  })
+  client.on('ready', () => {
+    endpoint.lastError = undefined
+  })
   return client
+}
+
+/** Where the options point, for error messages: never a password. */
+export function addressOf(o: RedisStoreOptions): string {
+  const list = (nodes: readonly { host?: string | undefined; port?: number | undefined }[]) =>
+    nodes.map((n) => `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}`).join(', ')
+  if (o.client) return clientAddress(o.client)
+  if (o.cluster) return `the Cluster of ${list(o.cluster as { host?: string; port?: number }[])}`
+  if (o.sentinels) return `Sentinel master ${o.name} via ${list(o.sentinels)}`
+  if (o.url !== undefined) {
+    try {
+      const url = new URL(o.url)
+      return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`
+    } catch {
+      return 'the URL given'
+    }
+  }
+  return `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`
+}
+
+/** A passed-in client's address as far as its options tell (ioredis `options`, node-redis `options`). */
+function clientAddress(client: RedisClient): string {
+  const options = (client as { options?: { host?: string; port?: number; url?: string } }).options
+  if (options?.url) return addressOf({ url: options.url })
+  if (options?.host !== undefined || options?.port !== undefined) return addressOf({ ...options })
+  return 'the client given'
 }

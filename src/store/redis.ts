@@ -3,10 +3,10 @@ import type { Cluster, Redis } from 'ioredis'
 import { debug } from '../debug.js'
 import { SessionError } from '../errors.js'
 import { hashId, tagOf, userTag } from '../id.js'
-import { type Connection, connect } from './client.js'
+import { type Connection, connect, type Endpoint } from './client.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
-import { createClient, type RedisStoreOptions, validate } from './redis-options.js'
+import { addressOf, createClient, type RedisStoreOptions, validate } from './redis-options.js'
 import { CREATE, OWNED, REPLACE, REVOKE, UPDATE } from './scripts.js'
 import {
   type LoadOptions,
@@ -58,12 +58,25 @@ export class RedisStore implements SessionStore {
     this.keySchema = o.keySchema ?? DEFAULTS.keySchema
     this.hashIds = o.hashIds ?? DEFAULTS.hashIds
     const timeout = o.timeout ?? DEFAULTS.timeout
+    const endpoint: Endpoint = { address: addressOf(o), lastError: undefined }
     if (o.client) {
-      this.#connection = connect(o.client, timeout)
+      this.#connection = connect(o.client, timeout, endpoint)
     } else {
-      this.#owned = createClient(o, timeout)
-      this.#connection = connect(this.#owned, timeout)
+      this.#owned = createClient(o, timeout, endpoint)
+      this.#connection = connect(this.#owned, timeout, endpoint)
     }
+  }
+
+  /**
+   * Resolves once Redis answers (a Cluster: once its slot map is known); rejects with the
+   * `STORE_UNAVAILABLE` or `STORE_TIMEOUT` error a request would get, naming the address and cause.
+   * Await it at boot to fail fast instead of at the first request.
+   *
+   * @example
+   * await store.ready() // throws: Redis at 127.0.0.1:6379 failed on ping: … (last connection error: connect ECONNREFUSED …)
+   */
+  async ready(): Promise<void> {
+    await this.#connection.ping()
   }
 
   /** The Redis key of a session id: the id's tag, then the hash of the id (or the id, with `hashIds: false`). */

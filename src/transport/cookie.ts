@@ -1,6 +1,7 @@
 /** The cookie carrier, on Koa's own `ctx.cookies` (Keygrip signatures with `app.keys`, so keys rotate). */
 import type { Context } from 'koa'
-import { invalidOption } from '../errors.js'
+import { invalidOption, SessionError } from '../errors.js'
+import { checkNames } from '../option-names.js'
 import type { CookieOptions, SessionOptions } from '../options.js'
 import { signer } from './sign.js'
 import type { Transport } from './types.js'
@@ -39,8 +40,16 @@ export function cookieTransport(key: string, options: CookieOptions): Transport 
 
 function attributes(ctx: Context, base: CookieOptions, extra: object) {
   // `secure` left undefined follows the request: https, or a trusted proxy's X-Forwarded-Proto.
+  const secure = base.secure ?? ctx.secure
+  if (base.sameSite === 'none' && !secure) {
+    // Browsers drop a SameSite=None cookie without Secure: the session would restart on every request.
+    throw new SessionError(
+      'INVALID_OPTION',
+      "a sameSite 'none' cookie needs https, and this request is plain http (behind a TLS proxy, set app.proxy = true)",
+    )
+  }
   // `signed: false`: the signature cookie is set here, not by Koa.
-  return { ...base, secure: base.secure ?? ctx.secure, ...extra, signed: false }
+  return { ...base, secure, ...extra, signed: false }
 }
 
 /** The cookie attributes, accepted at the top level of the options and under `cookie`. */
@@ -57,12 +66,21 @@ export const COOKIE_KEYS = [
 ] as const
 
 /** The cookie attributes from the top level and `cookie` (which wins) over `defaults`; `false`: no cookie. */
-export function resolveCookie(o: SessionOptions, defaults: CookieOptions): CookieOptions | false {
+export function resolveCookie(
+  o: SessionOptions,
+  key: string,
+  defaults: CookieOptions,
+): CookieOptions | false {
   if (o.cookie === false) return false
   if (o.cookie !== undefined && (typeof o.cookie !== 'object' || o.cookie === null)) {
     throw invalidOption('cookie', 'must be an object of cookie attributes or false', o.cookie)
   }
-  const merged: Record<string, unknown> = { ...defaults }
+  if (o.cookie !== undefined) checkNames(o.cookie, COOKIE_KEYS, 'cookie.')
+  // Cookie name prefixes (RFC 6265bis): browsers accept `__Secure-` only with Secure, and `__Host-`
+  // only with Secure, Path=/ and no Domain, which is what stops a sibling subdomain from planting its
+  // own session cookie (cookie tossing). Secure is then always on, not decided per request.
+  const prefixed = key.startsWith('__Host-') || key.startsWith('__Secure-')
+  const merged: Record<string, unknown> = prefixed ? { ...defaults, secure: true } : { ...defaults }
   for (const name of COOKIE_KEYS) {
     const value = o.cookie?.[name] ?? o[name]
     if (value !== undefined) merged[name] = value
@@ -81,6 +99,19 @@ export function resolveCookie(o: SessionOptions, defaults: CookieOptions): Cooki
       "cannot be false with sameSite 'none' (browsers drop such cookies)",
       false,
     )
+  }
+  if (prefixed && merged.secure !== true) {
+    throw invalidOption(
+      'cookie.secure',
+      `must be true for a cookie named ${key} (browsers drop it otherwise)`,
+      merged.secure,
+    )
+  }
+  if (key.startsWith('__Host-') && (merged.path !== '/' || merged.domain !== undefined)) {
+    const option = merged.path !== '/' ? 'cookie.path' : 'cookie.domain'
+    const rule =
+      merged.path !== '/' ? "must be '/' for a __Host- cookie" : 'must be unset for a __Host- cookie'
+    throw invalidOption(option, rule, merged.path !== '/' ? merged.path : merged.domain)
   }
   return merged as CookieOptions
 }
