@@ -1,6 +1,14 @@
 /** How a top-level session value is stored: JSON, or JSON sealed with AES-256-GCM when keys are given. */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto'
 import { invalidOption } from './errors.js'
+import { META, type StoredFields } from './store/types.js'
 
 /** Turns a value's JSON into the stored string and back. */
 export interface Codec {
@@ -11,12 +19,24 @@ export interface Codec {
    * and `stale: true` when an older key opened it, so the caller rewrites it with the newest.
    */
   decode(id: string, field: string, stored: string): { json: string; stale: boolean } | undefined
+  /**
+   * The tag (`_v`) that authenticates the metadata enforcing lifetimes and ownership (`_c`, `_m`,
+   * `_u`) of session `id`; undefined without keys (nothing to authenticate with).
+   */
+  tag(id: string, meta: StoredFields): string | undefined
+  /** Checks a stored tag: `ok`, `stale` (an older key made it: write a new one), or `bad` (tampered). */
+  check(id: string, meta: StoredFields): 'ok' | 'stale' | 'bad'
 }
 
 const PLAIN: Codec = {
   encode: (_id, _field, json) => json,
   decode: (_id, _field, stored) => ({ json: stored, stale: false }),
+  tag: () => undefined,
+  check: () => 'ok',
 }
+
+/** The metadata fields a tag authenticates: what sets a session's lifetimes and owner. */
+const AUTHENTICATED = [META.createdAt, META.maxAge, META.user] as const
 
 /** The codec for `encryptionKeys` (newest first), or plain JSON when there are none. */
 export function createCodec(keys: readonly (Buffer | Uint8Array)[] | undefined): Codec {
@@ -30,7 +50,24 @@ export function createCodec(keys: readonly (Buffer | Uint8Array)[] | undefined):
     }
   })
   const [newest] = keys as [Uint8Array]
+  // A separate key for the tags, derived from each encryption key (never the same key for two uses).
+  const macKeys = keys.map((k) => Buffer.from(hkdfSync('sha256', k, '', 'koa-session-redis3 metadata', 32)))
+  const mac = (key: Buffer, id: string, meta: StoredFields) => {
+    const h = createHmac('sha256', key).update(id)
+    for (const field of AUTHENTICATED) h.update(`\0${field}=${meta[field] ?? ''}`)
+    return h.digest('base64url')
+  }
   return {
+    tag: (id, meta) => mac(macKeys[0] as Buffer, id, meta),
+    check(id, meta) {
+      const stored = Buffer.from(meta[META.tag] ?? '')
+      for (let i = 0; i < macKeys.length; i++) {
+        const expected = Buffer.from(mac(macKeys[i] as Buffer, id, meta))
+        if (stored.length === expected.length && timingSafeEqual(stored, expected))
+          return i === 0 ? 'ok' : 'stale'
+      }
+      return 'bad'
+    },
     encode(id, field, json) {
       const iv = randomBytes(12)
       const cipher = createCipheriv('aes-256-gcm', newest, iv)

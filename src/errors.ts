@@ -75,3 +75,8 @@ export function scrubbed(err: unknown): Error {
   clean.name = err instanceof Error ? err.name : 'Error'
   return clean
 }
+
+/** True for the failures of a store (unreachable, erroring, too slow), which `failOpen` may serve around. */
+export function isStoreFailure(err: unknown): boolean {
+  return SessionError.is(err) && (err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_TIMEOUT')
+}

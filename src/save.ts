@@ -4,10 +4,10 @@ import { SessionError } from './errors.js'
 import { tagOf, userTag } from './id.js'
 import { cookieLife, idleTtl, newId, newMeta, ownerOf, parseMaxAge, renewDue } from './meta.js'
 import type { Resolved } from './options.js'
-import type { Session } from './session.js'
-import { encode, type Snapshot } from './snapshot.js'
+import { clear, type Session } from './session.js'
+import { type Changes, encode, type Snapshot } from './snapshot.js'
 import { timestamp } from './store/lifetime.js'
-import { META, type RequestStore, type WriteOptions } from './store/types.js'
+import { META, type RequestStore, type Reseal, type StoredFields, type WriteOptions } from './store/types.js'
 
 /** What a save needs from its request. */
 export interface Saving {
@@ -22,11 +22,25 @@ export interface Saving {
 
 /**
  * Creates the session: under `id`, or a new id when there is none yet, when it does not end with the
- * owner's tag (drawn before the owner was known), or when it exists already. Resolves the id it got.
+ * owner's tag (drawn before the owner was known), or when it exists already. Resolves the id it got,
+ * or undefined for an empty session that is not saved (unless `force` or `saveUninitialized`).
  */
-export async function createSession(s: Saving, session: Session, id: string | undefined): Promise<string> {
+export async function createSession(
+  s: Saving,
+  session: Session,
+  id: string | undefined,
+  force: boolean,
+): Promise<string | undefined> {
   const { o, snapshot } = s
   const now = Date.now()
+  const carried = timestamp(snapshot.meta[META.createdAt])
+  if (carried !== undefined && o.absoluteTimeout > 0 && carried + o.absoluteTimeout <= now) {
+    // Regenerated after its absolute lifetime ended: nothing of it may live on.
+    clear(session)
+    snapshot.meta = {}
+  }
+  // A guest: store nothing until there is something to keep.
+  if (!force && !o.saveUninitialized && Object.keys(session.toJSON()).length === 0) return undefined
   if (o.beforeSave) o.beforeSave(s.ctx, session)
   const data = session.toJSON()
   const changes = snapshot.diff(data)
@@ -39,6 +53,8 @@ export async function createSession(s: Saving, session: Session, id: string | un
     const candidate = next ?? newId(o, s.ctx, owner)
     const set = encode(changes, o.codec, candidate)
     for (const field in meta) set[field] = meta[field] as string
+    const tag = o.codec.tag(candidate, meta)
+    if (tag !== undefined) set[META.tag] = tag
     // Spelled out, not spread: V8 made the spread of this small object cost 2.6 µs (profiled).
     const options: WriteOptions = {
       mode: 'create',
@@ -50,7 +66,7 @@ export async function createSession(s: Saving, session: Session, id: string | un
       maxSessionsPerUser: o.maxSessionsPerUser,
     }
     if (await s.store.write(candidate, options)) {
-      snapshot.meta = meta
+      snapshot.meta = tag === undefined ? meta : { ...meta, [META.tag]: tag }
       snapshot.remember(changes, set)
       return candidate
     }
@@ -85,6 +101,7 @@ export async function updateSession(
   const renew = o.renew && renewDue(meta, life, now)
   let changes = snapshot.diff(session.toJSON())
   if (changes.size === 0 && changes.deleted.length === 0 && !force && !renew && s.maxAge === undefined) {
+    await reseal(s, id, changes)
     return { outcome: 'unchanged', renew }
   }
   if (o.beforeSave) {
@@ -96,6 +113,13 @@ export async function updateSession(
   if (renew || (o.renew && s.maxAge !== undefined)) set[META.cookieExpires] = String(now + life)
   // The owner logged out but kept the session: it leaves the owner's index.
   if (meta._u !== undefined && ownerOf(o, session.toJSON()) === undefined) changes.deleted.push(META.user)
+  // The lifetime or the owner changed: their tag (with encryptionKeys) changes with them, in the same write.
+  if (s.maxAge !== undefined || changes.deleted.includes(META.user)) {
+    const next: StoredFields = { ...meta, ...set }
+    for (const field of changes.deleted) delete next[field]
+    const tag = o.codec.tag(id, next)
+    if (tag !== undefined) set[META.tag] = tag
+  }
   const written = await s.store.write(id, {
     mode: 'update',
     set,
@@ -108,5 +132,40 @@ export async function updateSession(
   })
   if (!written) return { outcome: 'refused', renew }
   snapshot.remember(changes, set)
+  await reseal(s, id, changes)
   return { outcome: 'written', renew }
+}
+
+/**
+ * During a key rotation: re-seals with the newest key what an older key sealed and this request did
+ * not write, each field only if the store still holds the ciphertext this request read. So two
+ * requests that change different keys during a rotation both persist.
+ */
+async function reseal(s: Saving, id: string, changes: Changes): Promise<void> {
+  const { o, snapshot } = s
+  if (snapshot.stale.size === 0 && !snapshot.staleTag) return
+  const fields: Reseal[] = []
+  for (const [field, from] of snapshot.stale) {
+    if (changes.has(field) || changes.deleted.includes(field)) continue
+    fields.push({ field, from, to: o.codec.encode(id, field, snapshot.json.get(field) as string) })
+  }
+  const stored = snapshot.meta[META.tag]
+  const tag = o.codec.tag(id, snapshot.meta)
+  if (snapshot.staleTag && stored !== undefined && tag !== undefined && tag !== stored) {
+    fields.push({ field: META.tag, from: stored, to: tag })
+  }
+  snapshot.stale.clear()
+  snapshot.staleTag = false
+  if (fields.length > 0) await s.store.reseal?.(id, fields)
+}
+
+/**
+ * Deletes the stored session `id` that this request leaves (regenerate, login). If another request
+ * destroyed it first, the session keeps only what this request changed: nothing of the destroyed
+ * session's data lives on under the new id.
+ */
+export async function leaveSession(s: Saving, session: Session, id: string): Promise<void> {
+  if (await s.store.remove(id, { user: s.snapshot.meta[META.user] })) return
+  const changes = s.snapshot.diff(session.toJSON())
+  for (const key of Object.keys(session)) if (!changes.has(key)) delete session[key]
 }

@@ -163,3 +163,8 @@ function settle(promise: Promise<void>, callback: Callback | undefined, owner: S
   // With a callback the caller handles errors there; do not also leave a rejected promise behind.
   return promise.catch(() => undefined)
 }
+
+/** Removes every data key from the session. */
+export function clear(session: Session): void {
+  for (const key of Object.keys(session)) delete session[key]
+}

@@ -13,6 +13,10 @@ export class Snapshot {
   json = new Map<string, string>()
   /** Metadata fields (`_c`, `_u`, ...). */
   meta: StoredFields = {}
+  /** Fields an older encryption key sealed, with their stored value: re-sealed where still unchanged. */
+  stale = new Map<string, string>()
+  /** The metadata tag (`_v`) was made by an older key. */
+  staleTag = false
 
   /**
    * Opens stored fields into session data and takes them as the snapshot. Returns undefined when
@@ -25,6 +29,7 @@ export class Snapshot {
     const data: Record<string, unknown> = Object.create(null)
     const json = new Map<string, string>()
     const meta: StoredFields = {}
+    const stale = new Map<string, string>()
     try {
       for (const field in fields) {
         const value = fields[field] as string
@@ -35,14 +40,19 @@ export class Snapshot {
         const opened = codec.decode(id, field, value)
         if (opened === undefined) return undefined
         data[field] = JSON.parse(opened.json)
-        // Opened with an older key: a snapshot that never matches gets it rewritten with the newest.
-        json.set(field, opened.stale ? '' : opened.json)
+        json.set(field, opened.json)
+        if (opened.stale) stale.set(field, value)
       }
     } catch {
       return undefined
     }
+    // With encryptionKeys, metadata that does not match its tag was changed by someone without the keys.
+    const tag = codec.check(id, meta)
+    if (tag === 'bad') return undefined
     this.json = json
     this.meta = meta
+    this.stale = stale
+    this.staleTag = tag === 'stale'
     return data
   }
 

@@ -1,24 +1,20 @@
 /** The session of one request: its lifecycle from the incoming id to the commit, as one status field. */
 import type { Context } from 'koa'
 import { Carrier } from './carrier.js'
-import { debug } from './debug.js'
-import { SessionError } from './errors.js'
+import { debug, emit } from './debug.js'
+import { isStoreFailure, SessionError } from './errors.js'
 import { newId, ownerOf, parseMaxAge } from './meta.js'
 import type { Resolved } from './options.js'
-import { createSession, type Saving, updateSession } from './save.js'
-import { assign, Session, type SessionOwner } from './session.js'
+import { createSession, leaveSession, type Saving, updateSession } from './save.js'
+import { assign, clear, Session, type SessionOwner } from './session.js'
 import { Snapshot } from './snapshot.js'
-import { durationOption, timestamp } from './store/lifetime.js'
+import { durationOption } from './store/lifetime.js'
 import { META, type Owner, type RequestStore } from './store/types.js'
 
 const DONE = Promise.resolve()
 
-/** A stored session to delete: its id, and its owner when this request knows it (else the store looks it up). */
-interface StoredId {
-  id: string
-  owner?: Owner
-}
-
+/** A stored session to delete, and its owner when known (else the store looks it up). */
+type StoredId = { id: string; owner?: Owner }
 /**
  * Where the session of this request stands; changed only through `#become`.
  *
@@ -29,20 +25,11 @@ interface StoredId {
  *   │  │             └──ctx.session = null──▶ destroyed ──ctx.session = {…}──▶ new
  *   │  └──store failed, failOpen──▶ unavailable
  * ```
+ * `new`: nothing stored under `#id` (drawn lazily); `stored`: the store holds it, as `#snapshot` says;
+ * `gone`: another request destroyed, regenerated or expired it, so nothing more is written;
+ * `unavailable`: the store failed and `failOpen` serves an empty session that is never saved.
  */
-type Status =
-  /** The incoming id is not loaded yet (`lazy`, or before the middleware's load). */
-  | 'unread'
-  /** Nothing stored under `#id` (drawn lazily): a guest, an unknown id, a regenerated or re-keyed session. */
-  | 'new'
-  /** The store holds this session under `#id`, and `#snapshot` is what it holds. */
-  | 'stored'
-  /** `ctx.session = null`: the client is told to forget its id at commit. */
-  | 'destroyed'
-  /** A write was refused: another request destroyed, regenerated or expired it. Nothing more is written. */
-  | 'gone'
-  /** The store failed and `failOpen` serves an empty session that is never saved. */
-  | 'unavailable'
+type Status = 'unread' | 'new' | 'stored' | 'destroyed' | 'gone' | 'unavailable'
 
 /** The state behind `ctx.session` for one request. */
 export class RequestSession implements SessionOwner {
@@ -73,6 +60,9 @@ export class RequestSession implements SessionOwner {
     this.#carrier = new Carrier(ctx, o)
   }
 
+  report(err: unknown): void {
+    this.#ctx.app.emit('error', err, this.#ctx)
+  }
   get storeUnavailable(): boolean {
     return this.#status === 'unavailable'
   }
@@ -84,7 +74,7 @@ export class RequestSession implements SessionOwner {
   }
 
   readId(): void {
-    this.#carrier.read((reason) => this.#emit('session:invalid', { reason }))
+    this.#carrier.read((reason) => emit(this.#ctx, 'session:invalid', { reason }))
   }
 
   /** Loads the incoming session: one store call. */
@@ -93,23 +83,25 @@ export class RequestSession implements SessionOwner {
     this.readId()
     const id = this.#carrier.id
     if (id === undefined) return this.#fresh()
+    await this.#failingOpen(() => this.#open(id))
+  }
+
+  async #open(id: string): Promise<void> {
     const o = this.#o
-    let fields: Awaited<ReturnType<RequestStore['load']>>
-    try {
-      fields = await this.#store.load(id, { now: Date.now(), ttl: o.ttl, absoluteTimeout: o.absoluteTimeout })
-    } catch (err) {
-      this.#failOpen(err)
-      this.#session = new Session(this)
-      return this.#become('unavailable')
-    }
-    if (fields === 'expired') return this.#miss('session:expired', {})
-    if (fields === null) return this.#miss('session:missed', {})
+    const fields = await this.#store.load(id, {
+      now: Date.now(),
+      ttl: o.ttl,
+      absoluteTimeout: o.absoluteTimeout,
+    })
+    if (fields === 'expired') return this.#fresh('session:expired', {})
+    if (fields === null) return this.#fresh('session:missed', {})
     const data = this.#snapshot.open(fields, o.codec, id)
-    if (data === undefined) return this.#miss('session:invalid', { reason: 'corrupt data' })
+    if (data === undefined) return this.#fresh('session:invalid', { reason: 'corrupt data' })
     if (o.valid && !o.valid(this.#ctx, data))
-      return this.#miss('session:invalid', { reason: 'valid() refused' })
+      return this.#fresh('session:invalid', { reason: 'valid() refused' })
     this.#id = id
-    this.#session = this.#withData(new Session(this), data)
+    this.#session = new Session(this)
+    this.#assign(data)
     this.#become('stored')
   }
 
@@ -148,7 +140,8 @@ export class RequestSession implements SessionOwner {
     if (this.#status === 'destroyed') this.#become('new')
     const session = this.get() ?? new Session(this)
     clear(session)
-    this.#session = this.#withData(session, value as Record<string, unknown>)
+    this.#session = session
+    this.#assign(value as Record<string, unknown>)
   }
 
   /** `ctx.sessionId`: the id this response will carry (drawn now for a new session). */
@@ -186,8 +179,9 @@ export class RequestSession implements SessionOwner {
     return this.#queue(async () => {
       await this.#removeReplaced()
       const session = this.get() ?? new Session(this)
-      if (this.#status === 'stored') await this.#leaveStoredId(session)
-      else await this.#removeStored(this.#storedId())
+      const leaving = this.#storedId()
+      if (this.#status === 'stored') await leaveSession(this.#saving(), session, this.#id as string)
+      else if (leaving !== undefined) await this.#store.remove(leaving.id, leaving.owner)
       if (!this.#o.regenerateKeepsData) clear(session)
       this.#session = session
       this.#detach()
@@ -203,7 +197,7 @@ export class RequestSession implements SessionOwner {
     if (this.#status === 'stored' && this.#changesHands(ownerOf(this.#o, session.toJSON()))) {
       // A login: the session moves to a new id in the owner's slot, and the old id dies first.
       const next = this.#next
-      await this.#leaveStoredId(session)
+      await leaveSession(this.#saving(), session, this.#id as string)
       this.#detach()
       this.#id = next
     }
@@ -213,21 +207,13 @@ export class RequestSession implements SessionOwner {
   }
 
   async #create(session: Session, force: boolean): Promise<void> {
-    const o = this.#o
-    const carried = timestamp(this.#snapshot.meta[META.createdAt])
-    if (carried !== undefined && o.absoluteTimeout > 0 && carried + o.absoluteTimeout <= Date.now()) {
-      // Regenerated after its absolute lifetime ended: nothing of it may live on.
-      clear(session)
-      this.#snapshot.meta = {}
-    }
-    if (!force && !o.saveUninitialized && Object.keys(session.toJSON()).length === 0) {
-      // A guest: hand out an id, store nothing until there is something to keep.
-      return this.#carrier.send(this.id as string, this.maxAge)
-    }
-    this.#id = await createSession(this.#saving(), session, this.#id)
+    const id = await createSession(this.#saving(), session, this.#id, force)
+    // A guest (nothing stored until there is something to keep) gets an id all the same.
+    if (id === undefined) return this.#carrier.send(this.id as string, this.maxAge)
+    this.#id = id
     this.#maxAge = undefined
     this.#become('stored')
-    this.#carrier.send(this.#id, this.maxAge)
+    this.#carrier.send(id, this.maxAge)
   }
 
   async #update(session: Session, force: boolean): Promise<void> {
@@ -250,13 +236,6 @@ export class RequestSession implements SessionOwner {
     return { o: this.#o, ctx: this.#ctx, store: this.#store, snapshot: this.#snapshot, maxAge: this.#maxAge }
   }
 
-  /** Deletes the stored session this request leaves; if another request deleted it first, keeps only our changes. */
-  async #leaveStoredId(session: Session): Promise<void> {
-    if (await this.#store.remove(this.#id as string, { user: this.#snapshot.meta._u })) return
-    const changes = this.#snapshot.diff(session.toJSON())
-    for (const key of Object.keys(session)) if (!changes.has(key)) delete session[key]
-  }
-
   /** From here the session is a new one, to be created under a new id. */
   #detach(): void {
     this.#id = undefined
@@ -268,22 +247,15 @@ export class RequestSession implements SessionOwner {
   async #removeReplaced(): Promise<void> {
     const remove = this.#remove
     this.#remove = undefined
-    await this.#removeStored(remove)
+    if (remove !== undefined) await this.#store.remove(remove.id, remove.owner)
   }
 
-  /**
-   * The stored session this request would leave by a destroy or regenerate. With `failOpen`, a load
-   * that failed leaves the incoming id, whose owner is unknown: removing it must still be tried (and
-   * fail closed), or a logout would answer 200 and leave the server session alive.
-   */
+  /** What a destroy or regenerate leaves; after a failed load (`failOpen`) the incoming id, which must still go. */
   #storedId(): StoredId | undefined {
     if (this.#status === 'stored') return { id: this.#id as string, owner: { user: this.#snapshot.meta._u } }
+    // Failing closed: a logout that answered 200 with the server session alive could not be told apart.
     if (this.#status === 'unavailable' && this.#carrier.id !== undefined) return { id: this.#carrier.id }
     return undefined
-  }
-
-  async #removeStored(stored: StoredId | undefined): Promise<void> {
-    if (stored !== undefined) await this.#store.remove(stored.id, stored.owner)
   }
 
   #queue(step: () => Promise<void>): Promise<void> {
@@ -292,37 +264,31 @@ export class RequestSession implements SessionOwner {
     return run
   }
 
-  /** Runs a save; with `failOpen`, a store failure leaves this response unsaved instead of a 503. */
-  async #failingOpen(save: () => Promise<void>): Promise<void> {
+  /** Runs a load or a save; with `failOpen`, a store failure leaves an empty, unsaved session instead of a 503. */
+  async #failingOpen(step: () => Promise<void>): Promise<void> {
     try {
-      await save()
+      await step()
     } catch (err) {
-      this.#failOpen(err)
+      if (!this.#o.failOpen || !isStoreFailure(err)) throw err
+      emit(this.#ctx, 'session:error', { error: err })
+      this.#session ??= new Session(this)
       this.#become('unavailable')
     }
   }
 
   /** Copies data onto the session; keys that name its own members are skipped and reported. */
-  #withData(session: Session, data: Record<string, unknown>): Session {
-    for (const key of assign(session, data)) this.#emit('session:invalid', { reason: 'reserved key', key })
-    return session
-  }
-
-  report(err: unknown): void {
-    this.#ctx.app.emit('error', err, this.#ctx)
+  #assign(data: Record<string, unknown>): void {
+    const skipped = assign(this.#session as Session, data)
+    for (const key of skipped) emit(this.#ctx, 'session:invalid', { reason: 'reserved key', key })
   }
 
   #become(status: Status): void {
     this.#status = status
   }
 
-  #miss(event: string, detail: object): void {
-    this.#emit(event, detail)
-    this.#fresh()
-  }
-
-  /** No stored session: a new one. A custom `genid` runs now, before the app, as in koa-session. */
-  #fresh(): void {
+  /** No stored session (none, missed, expired, invalid): a new one; a custom `genid` runs now, as in koa-session. */
+  #fresh(event?: string, detail: object = {}): void {
+    if (event !== undefined) emit(this.#ctx, event, detail)
     this.#become('new')
     if (this.#o.genid) this.#id = newId(this.#o, this.#ctx, undefined)
   }
@@ -330,21 +296,4 @@ export class RequestSession implements SessionOwner {
   #changesHands(owner: string | undefined): boolean {
     return owner !== undefined && owner !== this.#snapshot.meta._u
   }
-
-  /** Rethrows, unless `failOpen` is on and the store failed: then the caller serves an unsaved session. */
-  #failOpen(err: unknown): void {
-    const failure = SessionError.is(err) && (err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_TIMEOUT')
-    if (!this.#o.failOpen || !failure) throw err
-    debug('store failed, this response goes unsaved (failOpen): %s', (err as Error).message)
-    this.#emit('session:error', { error: err })
-  }
-
-  #emit(event: string, detail: object): void {
-    debug('%s %o', event, detail)
-    this.#ctx.app.emit(event, { ctx: this.#ctx, ...detail })
-  }
-}
-
-function clear(session: Session): void {
-  for (const key of Object.keys(session)) delete session[key]
 }

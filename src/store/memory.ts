@@ -8,6 +8,7 @@ import {
   type LoadResult,
   type MaxAge,
   META,
+  type Reseal,
   type SessionInfo,
   type SessionStore,
   type StoredFields,
@@ -105,6 +106,11 @@ export class MemoryStore implements SessionStore {
   /** The same handle as RedisStore's: the id's tag, then the hash of the id. */
   handle(id: string): string {
     return tagOf(id) + hashId(id)
+  }
+
+  async reseal(id: string, fields: Reseal[]): Promise<void> {
+    const entry = this.#live(hashId(id), Date.now())
+    for (const { field, from, to } of fields) if (entry?.fields[field] === from) entry.fields[field] = to
   }
 
   async listSessions(userId: string): Promise<SessionInfo[]> {

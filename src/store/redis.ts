@@ -7,13 +7,14 @@ import { type Connection, connect, type Endpoint } from './client.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
 import { addressOf, createClient, type RedisStoreOptions, validate } from './redis-options.js'
-import { CREATE, OWNED, REPLACE, REVOKE, UPDATE } from './scripts.js'
+import { CREATE, OWNED, REPLACE, RESEAL, REVOKE, UPDATE } from './scripts.js'
 import {
   type LoadOptions,
   type LoadResult,
   type MaxAge,
   META,
   type Owner,
+  type Reseal,
   type SessionInfo,
   type SessionStore,
   type WriteOptions,
@@ -170,6 +171,12 @@ export class RedisStore implements SessionStore {
   /** The session's tag, then the hash of its id: names its key without being its id. */
   handle(id: string): string {
     return tagOf(id) + hashId(id)
+  }
+
+  async reseal(id: string, fields: Reseal[]): Promise<void> {
+    const args: string[] = []
+    for (const { field, from, to } of fields) args.push(field, from, to)
+    await this.#connection.run(RESEAL, [this.key(id)], args)
   }
 
   async listSessions(userId: string): Promise<SessionInfo[]> {

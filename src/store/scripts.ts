@@ -150,7 +150,7 @@ export const REPLACE = script(
   `
 local k = KEYS[1]
 if redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
-local keep = { _c = true, _t = true, _m = true, _e = true, _u = true, _a = true }
+local keep = { _c = true, _t = true, _m = true, _e = true, _u = true, _a = true, _v = true }
 local del = {}
 for i = 2, #ARGV, 2 do keep[ARGV[i]] = true end
 for _, f in ipairs(redis.call('HKEYS', k)) do
@@ -158,6 +158,22 @@ for _, f in ipairs(redis.call('HKEYS', k)) do
 end
 for i = 1, #del, 1000 do redis.call('HDEL', k, unpack(del, i, math.min(i + 999, #del))) end
 for i = 2, #ARGV, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+return 1
+`,
+)
+
+/**
+ * RESEAL. KEYS: session. ARGV: field, from, to, ... Sets each field to `to` only where it still holds
+ * `from` (a key rotation never overwrites a change made meanwhile); a missing session stays missing.
+ */
+export const RESEAL = script(
+  'reseal',
+  undefined,
+  `
+local k = KEYS[1]
+for i = 1, #ARGV, 3 do
+  if redis.call('HGET', k, ARGV[i]) == ARGV[i + 1] then redis.call('HSET', k, ARGV[i], ARGV[i + 2]) end
+end
 return 1
 `,
 )

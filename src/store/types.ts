@@ -43,11 +43,13 @@ export const META = {
   user: '_u',
   /** User agent of the request that created the session (for `listSessions`). */
   userAgent: '_a',
+  /** With `encryptionKeys`: the tag that authenticates `_c`, `_m` and `_u`. */
+  tag: '_v',
 } as const
 
 /** True for the reserved metadata fields of {@link META}: never session data. */
 export function isMeta(field: string): boolean {
-  return field.length === 2 && field.charCodeAt(0) === 95 /* _ */ && '_c_t_m_e_u_a'.includes(field)
+  return field.length === 2 && field.charCodeAt(0) === 95 /* _ */ && '_c_t_m_e_u_a_v'.includes(field)
 }
 
 /** What a load needs to know to enforce the timeouts on the server side. */
@@ -76,6 +78,13 @@ export interface WriteOptions extends LoadOptions {
   user?: string | undefined
   /** On `create` with an owner: the user's other sessions beyond this count are ended, least recent first. @default 100 */
   maxSessionsPerUser?: number
+}
+
+/** A field to re-seal with the newest encryption key, only where the store still holds `from`. */
+export interface Reseal {
+  field: string
+  from: string
+  to: string
 }
 
 /** What a request knows of a session's owner when it removes it; without it the store looks it up. */
@@ -113,6 +122,11 @@ export interface SessionStore extends KoaSessionStore {
    * so a request can tell that another one destroyed its session meanwhile.
    */
   remove(id: string, owner?: Owner): Promise<boolean>
+  /**
+   * Re-seals fields that an older encryption key sealed, each only if its stored value is still
+   * `from`: a concurrent change made by another request is never overwritten (key rotation).
+   */
+  reseal(id: string, fields: Reseal[]): Promise<void>
   /** The handle `listSessions` gives the session of `id` (for instance to mark "this device"). */
   handle(id: string): string
   /** The live sessions of a user (needs the `userId` option of the middleware). */
@@ -132,8 +146,9 @@ export interface SessionStore extends KoaSessionStore {
   close(): Promise<void>
 }
 
-/** The store operations one request uses. */
-export type RequestStore = Pick<SessionStore, 'load' | 'write' | 'remove'>
+/** The store operations one request uses (koa-session stores have no `reseal`: they hold no ciphertext). */
+export type RequestStore = Pick<SessionStore, 'load' | 'write' | 'remove'> &
+  Partial<Pick<SessionStore, 'reseal'>>
 
 /** True when `store` speaks our richer contract rather than koa-session's alone. */
 export function isSessionStore(store: unknown): store is SessionStore {
