@@ -135,14 +135,13 @@ export function createDemoApp(options: DemoAppOptions): Koa {
     const user = currentUser(ctx)
     if (!user) return ctx.redirect('/login')
     const { handle } = bodyOf(ctx)
-    // Only the user's own sessions: a handle seen elsewhere must not log someone else out.
-    const own = (await store.listSessions(user.id)).some((s) => s.handle === handle)
-    if (!own || typeof handle !== 'string') return ctx.throw(404, 'no such session')
+    if (typeof handle !== 'string') return ctx.throw(404, 'no such session')
     if (handle === currentHandle(ctx, store)) {
       await endSession(ctx)
       return ctx.redirect('/login')
     }
-    await store.destroySession(handle)
+    // Scoped to the user: a handle seen elsewhere cannot log someone else out.
+    if (!(await store.destroySession(handle, { userId: user.id }))) return ctx.throw(404, 'no such session')
     ctx.redirect('/sessions?revoked=1')
   })
 
