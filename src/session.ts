@@ -23,9 +23,10 @@ export interface SessionOwner {
 }
 
 /**
- * Names that are never session data: the session's own members, and the keys that would reach the
- * prototype. Data that carries one (`ctx.session = JSON.parse(body)`, or a stored field) would
- * otherwise shadow a method or choose its own lifetime through an accessor; it is skipped.
+ * Names that are never session data: the session's own members, and what every object inherits
+ * (`toString`, `hasOwnProperty`, `__proto__`, ...). Data that carries one (`ctx.session =
+ * JSON.parse(body)`, or a stored field) would otherwise shadow a method, break the session, or choose
+ * its own lifetime through an accessor; it is skipped.
  */
 const RESERVED = new Set([
   'isNew',
@@ -38,9 +39,8 @@ const RESERVED = new Set([
   'save',
   'manuallyCommit',
   'regenerate',
-  'constructor',
-  '__proto__',
   'prototype',
+  ...Object.getOwnPropertyNames(Object.prototype),
 ])
 
 /** True for a top-level key that is never stored as session data (see {@link RESERVED}). */

@@ -25,8 +25,7 @@ export class Snapshot {
   open(fields: StoredFields, codec: Codec, id: string): Record<string, unknown> | undefined {
     // Every session we write has an integer creation time; without one the lifetimes cannot hold.
     if (timestamp(fields[META.createdAt]) === undefined) return undefined
-    // No prototype: a stored `__proto__` field stays a key (the session skips it as reserved).
-    const data: Record<string, unknown> = Object.create(null)
+    const data: Record<string, unknown> = {}
     const json = new Map<string, string>()
     const meta: StoredFields = {}
     const stale = new Map<string, string>()
@@ -39,7 +38,13 @@ export class Snapshot {
         }
         const opened = codec.decode(id, field, value)
         if (opened === undefined) return undefined
-        data[field] = JSON.parse(opened.json)
+        // Defined, not assigned: a stored `__proto__` field stays a key (the session skips it as reserved).
+        Object.defineProperty(data, field, {
+          value: JSON.parse(opened.json),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
         json.set(field, opened.json)
         if (opened.stale) stale.set(field, value)
       }

@@ -13,7 +13,8 @@ export async function openStore(url: string, log: (line: string) => void): Promi
   } catch (err) {
     await redis.close()
     // The error names the address and the cause (ECONNREFUSED, auth, ...), never the password.
-    log(`${(err as Error).message}: using the in-memory store; sessions are lost on restart`)
+    log(`No Redis at ${redact(url)}: using the in-memory store; sessions are lost on restart`)
+    log(`  (${(err as Error).message})`)
     return new MemoryStore()
   }
 }

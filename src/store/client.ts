@@ -23,6 +23,7 @@ export interface IoredisLike {
     n: number,
   ): Promise<[string, string[]]>
   quit(): Promise<unknown>
+  disconnect?: () => void
   ping(): Promise<unknown>
   /** `'ready'` once connected (for a Cluster: once it has read the slot map). */
   status?: string
@@ -140,8 +141,13 @@ export function connect(client: RedisClient, timeout: number, endpoint: Endpoint
       for (const key of keys) await call('UNLINK', key)
     },
     async quit() {
-      if (node) await (client.close ?? client.quit)?.call(client)
-      else await client.quit()
+      if (node) {
+        await (client.close ?? client.quit)?.call(client)
+        return
+      }
+      // QUIT needs a server to answer; when none does (shutting down during an outage), end the
+      // connection anyway rather than failing the shutdown.
+      await client.quit().catch(() => client.disconnect?.())
     },
   }
 }

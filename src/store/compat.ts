@@ -10,7 +10,12 @@ export async function getWhole(
   const fields = await store.load(key, { now: Date.now(), ttl, absoluteTimeout: 0 })
   if (fields === null || fields === 'expired') return null
   const sess: Record<string, unknown> = {}
-  for (const f in fields) if (!isMeta(f)) sess[f] = JSON.parse(fields[f] as string)
+  for (const f in fields) {
+    // Defined, not assigned: a stored `__proto__` field must not become the object's prototype.
+    const value = JSON.parse(fields[f] as string)
+    if (!isMeta(f))
+      Object.defineProperty(sess, f, { value, enumerable: true, writable: true, configurable: true })
+  }
   return sess
 }
 

@@ -123,19 +123,27 @@ describe('3. session data never reaches the session object’s own members', () 
       const { app, events } = makeApp({ store }, (ctx) => {
         if (ctx.path === '/assign') {
           ctx.session = JSON.parse(
-            '{"__proto__":{"polluted":1},"maxAge":1e15,"isNew":1,"length":2,"toJSON":3,"save":4,"constructor":5,"ok":1}',
+            '{"__proto__":{"polluted":1},"maxAge":1e15,"isNew":1,"length":2,"toJSON":3,"save":4,"constructor":5,"toString":6,"hasOwnProperty":7,"valueOf":8,"ok":1}',
           )
         }
         ctx.body = {
           data: sess(ctx).toJSON(),
           maxAge: sess(ctx).maxAge,
           proto: Object.getPrototypeOf(sess(ctx)).constructor.name,
+          text: String(sess(ctx)),
+          own: Object.hasOwn(sess(ctx), 'ok') && Object.hasOwn(sess(ctx), 'ok'),
         }
       })
       const res = await request(app.callback()).get('/assign')
       expect(res.status).toBe(200)
-      expect(res.body).toEqual({ data: { ok: 1 }, maxAge: 86_400_000, proto: 'Session' })
-      expect(events.invalid).toBe(7)
+      expect(res.body).toEqual({
+        data: { ok: 1 },
+        maxAge: 86_400_000,
+        proto: 'Session',
+        text: '[object Object]',
+        own: true,
+      })
+      expect(events.invalid).toBe(10)
       const expires = Date.parse(/expires=([^;]+)/.exec(String(res.headers['set-cookie']))?.[1] as string)
       expect(expires - Date.now()).toBeLessThanOrEqual(86_400_000)
       const again = await request(app.callback()).get('/').set('Cookie', replay(res))
