@@ -109,17 +109,27 @@ describe('Redis tier (private standalone server)', () => {
       return index
     }
 
-    /** The longest time Redis spent on one command while `run` ran (SLOWLOG, every command logged), µs. */
-    async function longestCommand(run: () => Promise<unknown>): Promise<number> {
-      await raw('CONFIG', 'SET', 'slowlog-log-slower-than', '0')
-      await raw('CONFIG', 'SET', 'slowlog-max-len', '1000')
-      await raw('SLOWLOG', 'RESET')
-      await run()
-      const log = (await raw('SLOWLOG', 'GET', '1000')) as [number, number, number, string[]][]
-      await raw('CONFIG', 'SET', 'slowlog-log-slower-than', '10000')
-      const ours = log.filter((entry) => !/^(SLOWLOG|CONFIG)$/i.test(String(entry[3][0])))
-      expect(ours.length).toBeGreaterThan(0)
-      return Math.max(...ours.map((entry) => entry[2]))
+    /**
+     * The longest time Redis spent on one command while `run` ran (SLOWLOG with every command logged),
+     * µs, with that command's name. `run` goes three times and the quietest run counts: SLOWLOG times
+     * wall clock, which another process on this 2-core machine can stretch; an O(n) step over 50,000
+     * members (the 3.0.0 prune took 130 ms) would be slow every time.
+     */
+    async function slowest(run: (attempt: number) => Promise<unknown>): Promise<[number, string]> {
+      const runs: [number, string][] = []
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await raw('CONFIG', 'SET', 'slowlog-log-slower-than', '0')
+        await raw('CONFIG', 'SET', 'slowlog-max-len', '1000')
+        await raw('SLOWLOG', 'RESET')
+        await run(attempt)
+        const log = (await raw('SLOWLOG', 'GET', '1000')) as [number, number, number, string[]][]
+        await raw('CONFIG', 'SET', 'slowlog-log-slower-than', '10000')
+        const ours = log.filter((entry) => !/^(SLOWLOG|CONFIG)$/i.test(String(entry[3][0])))
+        expect(ours.length).toBeGreaterThan(0)
+        const top = ours.reduce((a, b) => (b[2] > a[2] ? b : a))
+        runs.push([top[2], `${top[3][0]} ${top[3][1] ?? ''}`])
+      }
+      return runs.reduce((a, b) => (b[0] < a[0] ? b : a))
     }
 
     for (const [label, cap] of [
@@ -129,26 +139,26 @@ describe('Redis tier (private standalone server)', () => {
       it(`RedisStore user index: a login and a logout each block Redis under 1 ms (${label})`, async () => {
         const { store, call } = rig(cap === undefined ? {} : { maxSessionsPerUser: cap })
         const index = await seedIndex(store, 'heavy', N, Date.now() + DAY)
-        let cookie = ''
-        const login = await longestCommand(async () => {
-          cookie = cookieHeader(await call('/login?user=heavy'))
+        const cookies: string[] = []
+        const [login, loginCommand] = await slowest(async () => {
+          cookies.push(cookieHeader(await call('/login?user=heavy')))
         })
-        expect(login).toBeLessThan(1000)
-        // The new session is in the index; past the cap, the login ended at most 100 others.
+        expect(login, loginCommand).toBeLessThan(1000)
+        // The new sessions are in the index; past the cap, each login ended 100 others.
         const members = Number(await raw('ZCARD', index))
-        expect(members).toBe(cap === undefined ? N + 1 - 100 : N + 1)
-        const logout = await longestCommand(() => call('/logout', cookie))
-        expect(logout).toBeLessThan(1000)
-        expect(Number(await raw('ZCARD', index))).toBe(members - 1)
+        expect(members).toBe(cap === undefined ? N + 3 - 300 : N + 3)
+        const [logout, logoutCommand] = await slowest((i) => call('/logout', cookies[i]))
+        expect(logout, logoutCommand).toBeLessThan(1000)
+        expect(Number(await raw('ZCARD', index))).toBe(members - 3)
       })
     }
 
     it('RedisStore user index: 50,000 expired members are pruned 100 per login, each login under 1 ms', async () => {
       const { store, call } = rig({ maxSessionsPerUser: N + 10 })
       const index = await seedIndex(store, 'stale', N, Date.now() - 1000)
-      const login = await longestCommand(() => call('/login?user=stale'))
-      expect(login).toBeLessThan(1000)
-      expect(Number(await raw('ZCARD', index))).toBe(N - 100 + 1)
+      const [login, command] = await slowest(() => call('/login?user=stale'))
+      expect(login, command).toBeLessThan(1000)
+      expect(Number(await raw('ZCARD', index))).toBe(N - 300 + 3)
     })
   })
 
