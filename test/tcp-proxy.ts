@@ -1,0 +1,70 @@
+// A TCP proxy to a local port whose server-to-client bytes can be held per connection: lets a test order a
+// Redis reply after an invalidation that Redis sent later, on another connection. Dependency-free.
+import net from 'node:net'
+
+/** One proxied client connection, in the order the proxy accepted them. */
+export interface ProxiedConnection {
+  /** Keeps what the server sends from reaching the client until {@link ProxiedConnection.release}. */
+  hold(): void
+  /** Delivers what was held and passes everything through again. */
+  release(): void
+  /** Bytes held back now. */
+  readonly held: number
+}
+
+/** A proxy listening on 127.0.0.1:`port`, forwarding to 127.0.0.1:`target`. */
+export interface TcpProxy {
+  readonly port: number
+  readonly connections: ProxiedConnection[]
+  close(): Promise<void>
+}
+
+/** Starts a proxy on a free port in front of 127.0.0.1:`target`. */
+export async function startProxy(target: number): Promise<TcpProxy> {
+  const connections: ProxiedConnection[] = []
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ port: target, host: '127.0.0.1' })
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.setNoDelay(true)
+      s.on('error', () => {
+        client.destroy()
+        upstream.destroy()
+      })
+      s.on('close', () => {
+        sockets.delete(s)
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    let held: Buffer[] | undefined
+    client.on('data', (chunk) => upstream.write(chunk))
+    upstream.on('data', (chunk) => {
+      if (held) held.push(chunk)
+      else client.write(chunk)
+    })
+    connections.push({
+      hold: () => {
+        held ??= []
+      },
+      release: () => {
+        const chunks = held ?? []
+        held = undefined
+        for (const chunk of chunks) client.write(chunk)
+      },
+      get held() {
+        return (held ?? []).reduce((n, chunk) => n + chunk.length, 0)
+      },
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
