@@ -301,6 +301,88 @@ describe('RedisStore cache (standalone, private server)', () => {
     }
   })
 
+  it('RedisStore cache: a subscriber that stops answering (half-open) stops serving within the lease, then is replaced', async () => {
+    // The subscriber's replies are held in a proxy: its TCP connection stays open, nothing arrives.
+    const proxy = await startProxy(server.port)
+    const c = new RedisStore({ port: proxy.port, cache: true, timeout: 200 })
+    try {
+      await on(c)
+      const [, subscriber] = proxy.connections
+      const id = await shared()
+      await until('c to serve it from its cache', async () => {
+        const hits = c.cacheStats()?.hits ?? 0
+        expect(dataOf(await c.load(id, o()))).toBe('1')
+        return (c.cacheStats()?.hits ?? 0) > hits
+      })
+      subscriber?.hold()
+      await b.write(id, { ...opts({ v: '2' }), mode: 'update' })
+      const since = performance.now()
+      // Its invalidation is held too: `c` may serve the old copy until the lease of the last answered
+      // heartbeat runs out (2.5 s after it was sent, heartbeats every second), never longer.
+      await until(
+        'c to stop serving its old copy',
+        async () => {
+          const v = dataOf(await c.load(id, o()))
+          expect(['1', '2']).toContain(v)
+          return v === '2'
+        },
+        5_000,
+      )
+      expect(performance.now() - since).toBeLessThan(2_800)
+      // The lease stopped it, not a reconnect: that comes after five missed heartbeats.
+      expect(proxy.connections).toHaveLength(2)
+      await until('a new subscriber', () => proxy.connections.length > 2, 8_000)
+      await on(c)
+      await until('c to cache again', async () => {
+        const hits = c.cacheStats()?.hits ?? 0
+        expect(dataOf(await c.load(id, o()))).toBe('2')
+        return (c.cacheStats()?.hits ?? 0) > hits
+      })
+      await b.write(id, { ...opts({ v: '3' }), mode: 'update' })
+      expect(await seenBy(c, id, (r) => dataOf(r) === '3')).toBeLessThan(WINDOW_MS)
+    } finally {
+      await c.close()
+      await proxy.close()
+    }
+  }, 20_000)
+
+  it('RedisStore cache: enabling tracking that times out is retried until it succeeds', async () => {
+    const proxy = await startProxy(server.port)
+    const c = new RedisStore({
+      port: proxy.port,
+      cache: true,
+      timeout: 200,
+      options: { connectionName: 'c' },
+    })
+    try {
+      await on(c)
+      const [data] = proxy.connections
+      await sendCommand(server.port, ['CONFIG', 'RESETSTAT'])
+      // The data connection stops answering; the subscriber is killed: enabling again cannot finish.
+      data?.hold()
+      const { subscriber } = await connectionsOf(server.port, 'c')
+      await sendCommand(server.port, ['CLIENT', 'KILL', 'ID', subscriber])
+      await until('c to leave `on`', () => c.cacheStats()?.status !== 'on', 2_000)
+      await until('CLIENT TRACKING to be sent again', async () => {
+        return ((await commandCalls(server.port))['client|tracking'] ?? 0) >= 1
+      })
+      const sent = performance.now()
+      await until('the attempt to time out', () => performance.now() - sent > 300)
+      expect(c.cacheStats()?.status).not.toBe('on')
+      data?.release()
+      await on(c)
+      const id = await shared()
+      await until('c to cache it', async () => {
+        const hits = c.cacheStats()?.hits ?? 0
+        expect(dataOf(await c.load(id, o()))).toBe('1')
+        return (c.cacheStats()?.hits ?? 0) > hits
+      })
+    } finally {
+      await c.close()
+      await proxy.close()
+    }
+  })
+
   it('session({ store: { cache } }): a logout on one app server ends the session on the other within 50 ms', async () => {
     const handler = async (ctx: import('koa').Context) => {
       if (ctx.path === '/logout') ctx.session = null

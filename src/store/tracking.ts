@@ -15,8 +15,11 @@ const HEARTBEAT_MS = 1_000
  * how stale an entry can get when a connection dies without closing (a half-open TCP connection).
  */
 const LEASE_MS = 2_500
-/** Heartbeats missed in a row before the subscribers are reconnected. */
-const MISSED_BEATS = 3
+/**
+ * Heartbeats missed in a row before the subscribers are reconnected: by then the lease has long run out
+ * (the cache reads through), so this only brings the cache back, and need not be quick.
+ */
+const MISSED_BEATS = 5
 /** Delay before enabling again after a failed attempt (both connections still up). */
 const RETRY_MS = 500
 
