@@ -20,8 +20,13 @@ const LEASE_MS = 2_500
  * (the cache reads through), so this only brings the cache back, and need not be quick.
  */
 const MISSED_BEATS = 5
-/** Delay before enabling again after a failed attempt (both connections still up). */
+/**
+ * Delay before enabling again after a failed attempt (both connections still up), doubled after each
+ * failure up to {@link RETRY_MAX_MS}: a server without CLIENT TRACKING (Redis before 6.2, some proxies)
+ * leaves the cache off and is asked again only rarely.
+ */
 const RETRY_MS = 500
+const RETRY_MAX_MS = 30_000
 
 type NodeStatus = 'connecting' | 'enabling' | 'on' | 'closed'
 
@@ -39,6 +44,8 @@ class NodeTracker {
   /** Bumped by every loss: an enabling begun before it is void. */
   #attempt = 0
   #retry: NodeJS.Timeout | undefined
+  /** Failed attempts in a row. */
+  #failures = 0
   readonly #timeout: number
   readonly #changed: () => void
   readonly #onData: [string, () => void][]
@@ -141,6 +148,7 @@ class NodeTracker {
         throw new Error('the invalidation subscriber is not on the server of the data connection')
       }
       if (attempt !== this.#attempt) return
+      this.#failures = 0
       this.status = 'on'
       this.#changed()
     } catch (err) {
@@ -148,7 +156,8 @@ class NodeTracker {
       debug('cache: enabling tracking failed, retrying: %s', (err as Error).message)
       this.status = 'connecting'
       this.#changed()
-      this.#retry = setTimeout(() => this.#try(), RETRY_MS).unref()
+      const delay = Math.min(RETRY_MS * 2 ** this.#failures++, RETRY_MAX_MS)
+      this.#retry = setTimeout(() => this.#try(), delay).unref()
     }
   }
 }
