@@ -199,6 +199,20 @@ describe('RedisStore cache (standalone, private server)', () => {
     expect(await a.load(id, o())).toBeNull()
   })
 
+  it('RedisStore cache: with `options.lazyConnect`, tracking starts with the first command', async () => {
+    const lazy = new RedisStore({ port: server.port, cache: true, options: { lazyConnect: true } })
+    stores.push(lazy)
+    const id = await shared()
+    expect(lazy.cacheStats()?.status).toBe('off')
+    expect(dataOf(await lazy.load(id, o()))).toBe('1')
+    await on(lazy)
+    await until('lazy to serve from its cache', async () => {
+      const hits = lazy.cacheStats()?.hits ?? 0
+      expect(dataOf(await lazy.load(id, o()))).toBe('1')
+      return (lazy.cacheStats()?.hits ?? 0) > hits
+    })
+  })
+
   it('RedisStore cache: never holds more than `max` sessions', async () => {
     const small = await open({ cache: { max: 5 } })
     const ids: string[] = []

@@ -100,6 +100,8 @@ class NodeTracker {
 
   close(): void {
     this.status = 'closed'
+    // An enabling still in flight must neither turn a closed tracker on nor schedule a retry.
+    this.#attempt++
     clearTimeout(this.#retry)
     for (const [event, listener] of this.#onData) this.data.off(event, listener)
     this.#sub.disconnect()
@@ -214,8 +216,9 @@ export class Tracking {
     for (const node of nodes) {
       if (this.#trackers.has(node)) continue
       this.#trackers.set(node, new NodeTracker(node, this.#timeout, this.#sync, this.#invalidate))
-      // Cluster node connections are lazy: a command would connect them; tracking must come first.
-      if (node.status === 'wait') node.connect().catch(() => undefined)
+      // Cluster node connections are lazy: a command would connect them; tracking must come first. (A
+      // standalone client made lazy with `options.lazyConnect` stays so until its first command.)
+      if (this.#cluster && node.status === 'wait') node.connect().catch(() => undefined)
     }
     this.#sync()
   }
