@@ -11,7 +11,13 @@ import type { StoredFields } from './types.js'
  */
 export type CacheStatus = 'off' | 'enabling' | 'on' | 'closed'
 
-/** Counters of a session cache, for monitoring its hit rate and its losses of tracking. */
+/**
+ * Counters of a session cache, for monitoring its hit rate and its losses of tracking.
+ *
+ * @example
+ * const { hits, misses } = store.cacheStats() as CacheStats
+ * console.log(`session cache hit rate ${(hits / (hits + misses || 1)).toFixed(2)}`)
+ */
 export interface CacheStats {
   /** Where the cache is in its lifecycle; only `on` serves reads. */
   status: CacheStatus
@@ -84,10 +90,12 @@ export class SessionCache {
     this.#keepOld = 2 * this.#limit <= max
   }
 
+  /** Where the cache is in its lifecycle. */
   get status(): CacheStatus {
     return this.#status
   }
 
+  /** Entries held now. */
   get size(): number {
     return this.#young.size + this.#old.size
   }
@@ -176,6 +184,7 @@ export class SessionCache {
     this.#reading.clear()
   }
 
+  /** A snapshot of the counters. */
   stats(): CacheStats {
     return {
       status: this.#status,

@@ -278,7 +278,12 @@ export class RedisStore implements SessionStore {
     }
   }
 
-  /** The session cache's status and counters (see the `cache` option), or undefined without a cache. */
+  /**
+   * The session cache's status and counters (see the `cache` option), or undefined without a cache.
+   *
+   * @example
+   * setInterval(() => metrics.gauge('session_cache_size', store.cacheStats()?.size ?? 0), 10_000)
+   */
   cacheStats(): CacheStats | undefined {
     return this.#cache?.stats()
   }
