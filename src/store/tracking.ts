@@ -226,7 +226,7 @@ export class Tracking {
   /** The cache's status from its trackers': `on` only when every data connection is tracked. */
   readonly #sync = (): void => {
     const nodes = this.#nodes()
-    let status: CacheStatus = nodes === undefined || nodes.length === 0 ? 'off' : 'on'
+    let status: CacheStatus = nodes === undefined || nodes.length === 0 || !this.#covers(nodes) ? 'off' : 'on'
     for (const node of nodes ?? []) {
       const s = this.#trackers.get(node)?.status
       if (s === 'enabling') status = 'enabling'
@@ -237,6 +237,20 @@ export class Tracking {
     }
     if (status === 'on' && this.#cache.status !== 'on') this.#cache.confirm(performance.now(), LEASE_MS)
     this.#cache.become(status)
+  }
+
+  /**
+   * True unless the Cluster's slot map names a master that has no connection in ioredis's pool (one lost
+   * and not yet reconnected): its keys could be read on a connection that is not tracked yet. ioredis
+   * emits `+node` before it sends a command on a new connection, which would empty the cache in time, but
+   * the cache does not rely on that: it stays off until every master of the slot map is tracked.
+   */
+  #covers(nodes: Redis[]): boolean {
+    if (!this.#cluster) return true
+    const pooled = new Set(nodes.map((node) => `${node.options.host}:${node.options.port}`))
+    for (const owners of this.#cluster.slots)
+      if (owners?.[0] !== undefined && !pooled.has(owners[0])) return false
+    return true
   }
 
   readonly #invalidate = (message: unknown): void => {
