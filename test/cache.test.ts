@@ -397,6 +397,38 @@ describe('RedisStore cache (standalone, private server)', () => {
     }
   })
 
+  it('RedisStore cache: a SUBSCRIBE answered after its timeout does not keep tracking off', async () => {
+    const proxy = await startProxy(server.port)
+    const c = new RedisStore({
+      port: proxy.port,
+      cache: true,
+      timeout: 200,
+      options: { connectionName: 'c2' },
+    })
+    try {
+      await on(c)
+      // The next subscriber's SUBSCRIBE is answered only once it has timed out, before the retry.
+      proxy.holdAfter('__redis__:invalidate')
+      const { subscriber } = await connectionsOf(server.port, 'c2')
+      await sendCommand(server.port, ['CLIENT', 'KILL', 'ID', subscriber])
+      await until('the new subscriber to send SUBSCRIBE', () => (proxy.connections[2]?.held ?? 0) > 0)
+      const sent = performance.now()
+      await until('the SUBSCRIBE to time out', () => performance.now() - sent > 250)
+      proxy.holdAfter(undefined)
+      proxy.connections[2]?.release()
+      await on(c)
+      const id = await shared()
+      await until('c to cache it', async () => {
+        const hits = c.cacheStats()?.hits ?? 0
+        expect(dataOf(await c.load(id, o()))).toBe('1')
+        return (c.cacheStats()?.hits ?? 0) > hits
+      })
+    } finally {
+      await c.close()
+      await proxy.close()
+    }
+  })
+
   it('session({ store: { cache } }): a logout on one app server ends the session on the other within 50 ms', async () => {
     const handler = async (ctx: import('koa').Context) => {
       if (ctx.path === '/logout') ctx.session = null

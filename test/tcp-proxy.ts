@@ -16,6 +16,11 @@ export interface ProxiedConnection {
 export interface TcpProxy {
   readonly port: number
   readonly connections: ProxiedConnection[]
+  /**
+   * From now on, a connection whose client sends bytes containing `text` is held (as by `hold()`) from
+   * that moment, so the reply to that command and everything after it wait for `release()`.
+   */
+  holdAfter(text: string | undefined): void
   close(): Promise<void>
 }
 
@@ -23,6 +28,7 @@ export interface TcpProxy {
 export async function startProxy(target: number): Promise<TcpProxy> {
   const connections: ProxiedConnection[] = []
   const sockets = new Set<net.Socket>()
+  let trigger: string | undefined
   const server = net.createServer((client) => {
     const upstream = net.connect({ port: target, host: '127.0.0.1' })
     for (const s of [client, upstream]) {
@@ -39,7 +45,10 @@ export async function startProxy(target: number): Promise<TcpProxy> {
       })
     }
     let held: Buffer[] | undefined
-    client.on('data', (chunk) => upstream.write(chunk))
+    client.on('data', (chunk) => {
+      if (trigger !== undefined && chunk.includes(trigger)) held ??= []
+      upstream.write(chunk)
+    })
     upstream.on('data', (chunk) => {
       if (held) held.push(chunk)
       else client.write(chunk)
@@ -62,6 +71,9 @@ export async function startProxy(target: number): Promise<TcpProxy> {
   return {
     port: (server.address() as net.AddressInfo).port,
     connections,
+    holdAfter: (text) => {
+      trigger = text
+    },
     close: async () => {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -136,6 +136,7 @@ class NodeTracker {
       let id = this.#subId
       if (id === undefined) {
         const connection = this.#subConnection
+        // A SUBSCRIBE that timed out may have been answered since: back to normal mode for CLIENT ID.
         if (this.#sub.mode === 'subscriber') await bounded(this.#sub.unsubscribe(), t, 'UNSUBSCRIBE')
         id = String(await bounded(this.#sub.client('ID'), t, 'CLIENT ID'))
         await bounded(this.#sub.subscribe(CHANNEL), t, 'SUBSCRIBE')
@@ -257,7 +258,6 @@ export class Tracking {
     // RESP2 sends the keys as an array, or a null for FLUSHALL / FLUSHDB.
     if (message === null) this.#cache.clear()
     else if (Array.isArray(message)) for (const key of message) this.#cache.drop(String(key))
-    else if (Buffer.isBuffer(message)) this.#cache.drop(message.toString())
   }
 
   async #beat(): Promise<void> {
