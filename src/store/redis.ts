@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis'
 import { debug } from '../debug.js'
 import { SessionError } from '../errors.js'
 import { hashId, tagOf, userTag } from '../id.js'
-import { type CacheStats, readThrough, SessionCache } from './cache.js'
+import { type CacheStats, endOfTurn, readThrough, SessionCache } from './cache.js'
 import { type Connection, connect } from './client.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
@@ -92,6 +92,7 @@ export class RedisStore implements SessionStore {
     const touching = this.#touching.get(key)
     if (touching !== undefined) await touching
     const cache = this.#cache
+    if (cache !== undefined) await endOfTurn()
     // A cached session goes through the same checks below: its deadline, its touch (which drops it).
     const fields =
       cache?.get(key) ??
