@@ -454,6 +454,35 @@ describe('RedisStore cache (standalone, private server)', () => {
   })
 })
 
+describe('RedisStore cache: a subscriber on another server', () => {
+  it('RedisStore cache: never turns on when its subscriber is not on the data connection’s server', async () => {
+    // As a failover can leave them: the same CLIENT ID then names some other client of the data's server.
+    const [one, two] = await Promise.all([startRedis(), startRedis()])
+    const others = Array.from({ length: 30 }, () => new Redis({ port: one.port }))
+    const proxy = await startProxy((i) => (i === 0 ? one.port : two.port))
+    const c = new RedisStore({ port: proxy.port, cache: true, timeout: 200 })
+    try {
+      await Promise.all(others.map((r) => r.ping()))
+      await until('tracking to be turned on and checked', async () => {
+        const info = String(await sendCommand(one.port, ['INFO', 'commandstats']))
+        return /cmdstat_client\|list:calls=[1-9]/.test(info)
+      })
+      // The REDIRECT itself was accepted (the id exists on `one`): only the check keeps the cache off.
+      const info = String(await sendCommand(one.port, ['INFO', 'commandstats']))
+      expect(info).toMatch(/cmdstat_client\|tracking:calls=\d+,[^\n]*failed_calls=0/)
+      expect(c.cacheStats()?.status).not.toBe('on')
+      const since = performance.now()
+      await until('a retry', () => performance.now() - since > 700)
+      expect(c.cacheStats()?.status).not.toBe('on')
+    } finally {
+      await c.close()
+      await proxy.close()
+      for (const r of others) r.disconnect()
+      await Promise.all([one.stop(), two.stop()])
+    }
+  })
+})
+
 describe('RedisStore cache: options', () => {
   it('RedisStore: refuses `cache` with a passed-in client, naming the reason', () => {
     const client = new Redis({ lazyConnect: true, port: 1 })

@@ -12,7 +12,7 @@ export interface ProxiedConnection {
   readonly held: number
 }
 
-/** A proxy listening on 127.0.0.1:`port`, forwarding to 127.0.0.1:`target`. */
+/** A proxy listening on 127.0.0.1:`port`, forwarding to a port on 127.0.0.1. */
 export interface TcpProxy {
   readonly port: number
   readonly connections: ProxiedConnection[]
@@ -24,13 +24,17 @@ export interface TcpProxy {
   close(): Promise<void>
 }
 
-/** Starts a proxy on a free port in front of 127.0.0.1:`target`. */
-export async function startProxy(target: number): Promise<TcpProxy> {
+/**
+ * Starts a proxy on a free port in front of 127.0.0.1:`target`, or of the port `target(i)` gives the
+ * `i`-th connection (to send two connections of one client to two different servers).
+ */
+export async function startProxy(target: number | ((index: number) => number)): Promise<TcpProxy> {
   const connections: ProxiedConnection[] = []
   const sockets = new Set<net.Socket>()
   let trigger: string | undefined
   const server = net.createServer((client) => {
-    const upstream = net.connect({ port: target, host: '127.0.0.1' })
+    const port = typeof target === 'number' ? target : target(connections.length)
+    const upstream = net.connect({ port, host: '127.0.0.1' })
     for (const s of [client, upstream]) {
       sockets.add(s)
       s.setNoDelay(true)
