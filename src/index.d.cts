@@ -30,6 +30,8 @@ declare namespace session {
   export type ExternalKey = index.ExternalKey
   export type SessionOptions<Data = Record<string, unknown>> = index.SessionOptions<Data>
   export type Session = index.Session
+  export type CacheStats = index.CacheStats
+  export type CacheStatus = index.CacheStatus
   export type RedisClient = index.RedisClient
   export type MemoryStoreOptions = index.MemoryStoreOptions
   export type RedisStoreOptions = index.RedisStoreOptions

@@ -7,6 +7,7 @@ import { createClient as createClientV4 } from 'redis-v4'
 import { createClient as createClientV6 } from 'redis-v6'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { guestId, randomId } from '../src/id.js'
+import type { CacheStats } from '../src/store/cache.js'
 import type { RedisClient } from '../src/store/client.js'
 import { MemoryStore } from '../src/store/memory.js'
 import { RedisStore } from '../src/store/redis.js'
@@ -53,6 +54,27 @@ async function ready(client: Redis | Cluster): Promise<void> {
 
 function ignoreErrors(client: { on(event: 'error', listener: (err: Error) => void): unknown }): void {
   client.on('error', () => {})
+}
+
+/** Waits until a store's session cache (`cache: true`) tracks and serves, so the suite runs through it. */
+async function cacheOn(store: RedisStore): Promise<RedisStore> {
+  const deadline = Date.now() + 10_000
+  while (store.cacheStats()?.status !== 'on') {
+    if (Date.now() > deadline) throw new Error('the session cache did not come on within 10 s')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  return store
+}
+
+/**
+ * After a suite on a cached store: reads were served from the cache, and it was still on at the end.
+ * `stats` is what the suite's clean-up read just before closing the store.
+ */
+function expectCacheServed(stats: () => CacheStats | undefined): void {
+  it('RedisStore (cache): the suite was served from the session cache too', () => {
+    expect(stats()).toMatchObject({ status: 'on' })
+    expect(stats()?.hits).toBeGreaterThan(0)
+  })
 }
 
 /** A passed-in client must survive `store.close()`: the app owns it. */
@@ -154,6 +176,25 @@ storeSuite('RedisStore (own client from { host, port })', async () => {
       await store.close()
     },
   }
+})
+
+// The same contract with the session cache on: every read that can be served from it is.
+describe('RedisStore (cache, standalone)', () => {
+  let stats: CacheStats | undefined
+  storeSuite('RedisStore (cache, own client from { host, port })', async () => {
+    const keySchema = schema('cached')
+    const store = await cacheOn(new RedisStore({ host: '127.0.0.1', port, keySchema, cache: true }))
+    return {
+      store,
+      raw: standaloneRaw,
+      cleanup: async () => {
+        stats = store.cacheStats()
+        await dropKeys(standaloneRaw, keySchema)
+        await store.close()
+      },
+    }
+  })
+  expectCacheServed(() => stats)
 })
 
 describe('RedisStore (standalone): NOSCRIPT', () => {
@@ -298,6 +339,24 @@ describe('Redis Cluster (3 masters)', () => {
     expect(await raw(['KEYS', `${store.keySchema}*`])).toEqual([])
   }
 
+  describe('own Cluster client with the session cache', () => {
+    let stats: CacheStats | undefined
+    storeSuite('RedisStore (cache, own Cluster client)', async () => {
+      const keySchema = schema('cached-cluster')
+      const store = await cacheOn(new RedisStore({ cluster: cluster.startupNodes, keySchema, cache: true }))
+      return {
+        store,
+        raw,
+        cleanup: async () => {
+          stats = store.cacheStats()
+          await dropKeys(raw, keySchema)
+          await store.close()
+        },
+      }
+    })
+    expectCacheServed(() => stats)
+  })
+
   it('RedisStore: creates and closes its own Cluster client from { cluster }', async () => {
     const own = new RedisStore({ cluster: cluster.startupNodes, keySchema: schema('own-cluster') })
     await spansMasters(own)
@@ -416,6 +475,26 @@ describe('Redis Sentinel', () => {
     raw: (args) => sendCommand(set.master.port, args),
     cleanup: async () => {},
   }))
+
+  describe('own Sentinel client with the session cache', () => {
+    let stats: CacheStats | undefined
+    storeSuite('RedisStore (cache, own Sentinel client)', async () => {
+      const keySchema = schema('cached-sentinel')
+      const cached = await cacheOn(
+        new RedisStore({ sentinels: set.sentinelNodes, name: set.name, keySchema, cache: true }),
+      )
+      return {
+        store: cached,
+        raw: (args) => sendCommand(set.master.port, args),
+        cleanup: async () => {
+          stats = cached.cacheStats()
+          await cached.clear()
+          await cached.close()
+        },
+      }
+    })
+    expectCacheServed(() => stats)
+  })
 
   it('RedisStore: writes reach the master and replicate', async () => {
     const id = randomId()

@@ -5,6 +5,7 @@ import type { createClient, createCluster } from 'redis'
 import type { createClient as createClientV4 } from 'redis-v4'
 import { describe, expectTypeOf, it } from 'vitest'
 import session, {
+  type CacheStats,
   type KoaSessionStore,
   MemoryStore,
   session as named,
@@ -71,6 +72,13 @@ describe('types', () => {
     expectTypeOf<ReturnType<typeof createClient>>().toExtend<Client>()
     expectTypeOf<ReturnType<typeof createCluster>>().toExtend<Client>()
     expectTypeOf<ReturnType<typeof createClientV4>>().toExtend<Client>()
+    expectTypeOf(new RedisStore({ cache: { max: 100 } }).cacheStats).returns.toEqualTypeOf<
+      CacheStats | undefined
+    >()
+    expectTypeOf<CacheStats['status']>().toEqualTypeOf<'off' | 'enabling' | 'on' | 'closed'>()
+    // @ts-expect-error the cache takes only `max`
+    const badCache: ConstructorParameters<typeof RedisStore>[0] = { cache: { size: 1 } }
+    void badCache
     expectTypeOf<SessionError['code']>().toEqualTypeOf<SessionErrorCode>()
     expectTypeOf<SessionOptions['maxAge']>().toEqualTypeOf<number | 'session' | undefined>()
     // @ts-expect-error sameSite has a closed set of values

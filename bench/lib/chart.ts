@@ -6,6 +6,7 @@ const COLORS: Readonly<Record<Variant, string>> = {
   bare: '#b0b0b0',
   handwritten: '#4d4d4d',
   ours: '#d62728',
+  'ours-cache': '#ff9896',
   'koa-session': '#1f77b4',
   'koa-generic-session': '#17becf',
   'express-session': '#ff7f0e',
@@ -96,7 +97,7 @@ export function renderChart(r: Results): string {
     const ly = top + plotH + 44 + Math.floor(vi / cols) * 20
     parts.push(
       `<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[v]}"/>`,
-      `<text x="${lx + 18}" y="${ly}" fill="#222"${v === 'ours' ? ' font-weight="600"' : ''}>${esc(VARIANT_LABELS[v])}</text>`,
+      `<text x="${lx + 18}" y="${ly}" fill="#222"${v.startsWith('ours') ? ' font-weight="600"' : ''}>${esc(VARIANT_LABELS[v])}</text>`,
     )
   }
   parts.push('</svg>')

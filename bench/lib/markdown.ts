@@ -20,8 +20,9 @@ export const int = (value: number | undefined | null): string =>
     ? 'n/a'
     : Math.round(value).toLocaleString('en-US')
 
-/** A variant's short name, ours in bold. @example name('ours') // '**ours**' */
-export const name = (v: Variant): string => (v === 'ours' ? `**${VARIANT_SHORT[v]}**` : VARIANT_SHORT[v])
+/** A variant's short name, ours (with and without the cache) in bold. @example name('ours') // '**ours**' */
+export const name = (v: Variant): string =>
+  v.startsWith('ours') ? `**${VARIANT_SHORT[v]}**` : VARIANT_SHORT[v]
 
 /** One table row. @example row(['a', 'b']) // '| a | b |' */
 export function row(cells: readonly string[]): string {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { renderChart } from './chart.js'
 import { commandCell, fmt, fmtCount, int, name, PEERS, type Target, table, total } from './markdown.js'
+import { cacheTargets, renderCache } from './report-cache.js'
 import { redisTargets, renderClusterSpread, renderRedisCost } from './report-redis.js'
 import type { Results, SoakResults, Summary } from './results.js'
 import { SCENARIO_LABELS, type Scenario, type Variant } from './scenarios.js'
@@ -195,9 +196,15 @@ export function renderMarkdown(r: Results, soak: SoakResults | undefined): strin
   )
 
   out.push(...renderClusterSpread(r))
+  out.push(...renderCache(r))
 
   out.push('## Targets (PRODUCT.md section 8), ours', '')
-  out.push(...[...targets(r), ...redisTargets(r)].map((t) => `- ${t.ok ? 'PASS' : 'MISS'}: ${t.text}`), '')
+  out.push(
+    ...[...targets(r), ...redisTargets(r), ...cacheTargets(r)].map(
+      (t) => `- ${t.ok ? 'PASS' : 'MISS'}: ${t.text}`,
+    ),
+    '',
+  )
 
   if (soak !== undefined) out.push(...renderSoak(soak), '')
 

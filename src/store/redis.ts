@@ -3,11 +3,13 @@ import type { Cluster, Redis } from 'ioredis'
 import { debug } from '../debug.js'
 import { SessionError } from '../errors.js'
 import { hashId, tagOf, userTag } from '../id.js'
+import { type CacheStats, endOfTurn, readThrough, SessionCache } from './cache.js'
 import { type Connection, connect, type Endpoint } from './client.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
-import { addressOf, createClient, type RedisStoreOptions, validate } from './redis-options.js'
+import { addressOf, cacheMax, createClient, type RedisStoreOptions, validate } from './redis-options.js'
 import { CREATE, OWNED, REPLACE, RESEAL, REVOKE, UPDATE } from './scripts.js'
+import { Tracking } from './tracking.js'
 import {
   type LoadOptions,
   type LoadResult,
@@ -49,6 +51,9 @@ export class RedisStore implements SessionStore {
   readonly hashIds: boolean
   readonly #connection: Connection
   readonly #owned: Redis | Cluster | undefined
+  /** The `cache` option's sessions, and the tracking that keeps them true. */
+  readonly #cache: SessionCache | undefined
+  readonly #tracking: Tracking | undefined
   /** Touches not yet answered, by key (see `load`). */
   readonly #touching = new Map<string, Promise<unknown>>()
   #closing: Promise<void> | undefined
@@ -65,6 +70,11 @@ export class RedisStore implements SessionStore {
     } else {
       this.#owned = createClient(o, timeout, endpoint)
       this.#connection = connect(this.#owned, timeout, endpoint)
+      const max = cacheMax(o)
+      if (max !== undefined) {
+        this.#cache = new SessionCache(max)
+        this.#tracking = new Tracking(this.#owned, this.#cache, { ms: timeout, endpoint })
+      }
     }
   }
 
@@ -85,20 +95,34 @@ export class RedisStore implements SessionStore {
     return `${this.keySchema}{${tagOf(id)}}${this.#member(id)}`
   }
 
-  /** One HGETALL. The TTL slides only when a touch is due (see docs/DESIGN.md), in the background. */
+  /**
+   * One HGETALL, or none when the cache holds the session. The TTL slides only when a touch is due (see
+   * docs/DESIGN.md), in the background.
+   */
   async load(id: string, o: LoadOptions): Promise<LoadResult> {
     const key = this.key(id)
     // A touch of this session still in flight is waited for: the next read sees the new `_t` (and does
     // not touch again), even when the touch was held up re-sending its script after a NOSCRIPT.
     const touching = this.#touching.get(key)
     if (touching !== undefined) await touching
-    const fields = await this.#connection.hgetall(key)
+    const cache = this.#cache
+    if (cache !== undefined) await endOfTurn()
+    // A cached session goes through the same checks below: its deadline, its touch (which drops it).
+    const fields =
+      cache?.get(key) ??
+      (await (cache === undefined
+        ? this.#connection.hgetall(key)
+        : readThrough(cache, this.#connection, key)))
     const createdAt = timestamp(fields._c)
     // No `_c`: nothing, or not a session we wrote; the middleware reports the latter as corrupt.
     if (createdAt === undefined) return Object.keys(fields).length === 0 ? null : fields
     if (badMaxAge(fields)) {
+      // Never a cached (frozen) object: the cache does not take a session whose `_m` needs this.
       delete fields._m
-      this.#background('repair', this.#connection.call('HDEL', key, '_m'))
+      this.#background(
+        'repair',
+        this.#changing(key, () => this.#connection.call('HDEL', key, '_m')),
+      )
     }
     const ttl = idleTimeout(fields, o.ttl)
     const user = this.#ownerOf(id, fields._u)
@@ -125,7 +149,11 @@ export class RedisStore implements SessionStore {
     return fields
   }
 
-  async write(id: string, o: WriteOptions): Promise<boolean> {
+  write(id: string, o: WriteOptions): Promise<boolean> {
+    return this.#cache ? this.#changing(this.key(id), () => this.#write(id, o)) : this.#write(id, o)
+  }
+
+  async #write(id: string, o: WriteOptions): Promise<boolean> {
     const createdAt = o.createdAt ?? timestamp(o.set._c) ?? o.now
     const ttl = ttlAt(o.now, durationOption('ttl', o.ttl, 'ms'), createdAt, o.absoluteTimeout)
     if (ttl === 0) {
@@ -161,8 +189,14 @@ export class RedisStore implements SessionStore {
     return reply === 1
   }
 
-  async remove(id: string, owner?: Owner): Promise<boolean> {
+  remove(id: string, owner?: Owner): Promise<boolean> {
     const key = this.key(id)
+    return this.#cache
+      ? this.#changing(key, () => this.#remove(id, key, owner))
+      : this.#remove(id, key, owner)
+  }
+
+  async #remove(id: string, key: string, owner: Owner | undefined): Promise<boolean> {
     const user = owner ? owner.user : this.#ownerOf(id, await this.#connection.call('HGET', key, META.user))
     if (user === undefined) return (await this.#connection.call('DEL', key)) === 1
     return (await this.#revoke(user, [this.#member(id)], false)) === 1
@@ -227,7 +261,7 @@ export class RedisStore implements SessionStore {
     if (typeof user === 'string' && USER_HASH.test(user) && userTag(user) === tag) {
       return (await this.#revoke(user, [member], false)) === 1
     }
-    return (await this.#connection.call('DEL', key)) === 1
+    return (await this.#changing(key, () => this.#connection.call('DEL', key))) === 1
   }
 
   async destroyUserSessions(userId: string, options: { except?: string } = {}): Promise<number> {
@@ -254,13 +288,29 @@ export class RedisStore implements SessionStore {
 
   async clear(): Promise<void> {
     const ks = escapeGlob(this.keySchema)
-    await this.#connection.unlink([
-      ...(await this.#connection.scan(`${ks}{*`)),
-      ...(await this.#connection.scan(`${ks}u:{*`)),
-    ])
+    this.#cache?.clear()
+    try {
+      await this.#connection.unlink([
+        ...(await this.#connection.scan(`${ks}{*`)),
+        ...(await this.#connection.scan(`${ks}u:{*`)),
+      ])
+    } finally {
+      this.#cache?.clear()
+    }
+  }
+
+  /**
+   * The session cache's status and counters (see the `cache` option), or undefined without a cache.
+   *
+   * @example
+   * setInterval(() => metrics.gauge('session_cache_size', store.cacheStats()?.size ?? 0), 10_000)
+   */
+  cacheStats(): CacheStats | undefined {
+    return this.#cache?.stats()
   }
 
   async close(): Promise<void> {
+    this.#tracking?.close()
     // Once only: shutdown hooks may call it twice, and ioredis rejects a QUIT on a closed connection.
     if (this.#owned) this.#closing ??= this.#connection.quit()
     await this.#closing
@@ -307,7 +357,29 @@ export class RedisStore implements SessionStore {
   async #revoke(user: string, members: string[], owned: boolean): Promise<number> {
     const tag = userTag(user)
     const keys = [this.#indexKey(user), ...members.map((m) => this.#keyOf(tag, m))]
-    return Number(await this.#connection.run(REVOKE, keys, [Date.now(), owned ? '1' : '0', user, ...members]))
+    const run = () => this.#connection.run(REVOKE, keys, [Date.now(), owned ? '1' : '0', user, ...members])
+    return Number(await this.#changing(this.#cache && keys.slice(1), run))
+  }
+
+  /**
+   * Runs a write of `keys` (nothing to do without a cache): their cached copies are dropped before it
+   * is sent and again once it is answered, so no read in flight meanwhile fills the cache with what it
+   * replaced, and the next read here sees the write (and tracks the key again) whenever the invalidation
+   * Redis sends for it arrives.
+   */
+  async #changing<T>(keys: string | string[] | undefined, run: () => Promise<T>): Promise<T> {
+    const cache = this.#cache
+    if (cache === undefined || keys === undefined) return run()
+    const drop = () => {
+      if (typeof keys === 'string') cache.drop(keys)
+      else for (const key of keys) cache.drop(key)
+    }
+    drop()
+    try {
+      return await run()
+    } finally {
+      drop()
+    }
   }
 
   /** Runs a store call nobody waits for; a failure is only logged (the next read tries again). */
