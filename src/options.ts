@@ -3,7 +3,7 @@ import type Koa from 'koa'
 import type { Context } from 'koa'
 import { type Codec, createCodec } from './codec.js'
 import { invalidOption } from './errors.js'
-import { checkNames } from './option-names.js'
+import { checkNames, SESSION_OPTION_NAMES } from './option-names.js'
 import { durationOption } from './store/lifetime.js'
 import type { RedisStoreOptions } from './store/redis-options.js'
 import { resolveStore } from './store/resolve.js'
@@ -151,47 +151,12 @@ export const DEFAULTS = {
   } satisfies CookieOptions,
 } as const
 
-// Every option of SessionOptions, as a record so the compiler keeps it complete (and without extras).
-const OPTION_NAMES = Object.keys({
-  httpOnly: true,
-  signed: true,
-  overwrite: true,
-  secure: true,
-  sameSite: true,
-  domain: true,
-  path: true,
-  partitioned: true,
-  priority: true,
-  key: true,
-  maxAge: true,
-  autoCommit: true,
-  rolling: true,
-  renew: true,
-  genid: true,
-  prefix: true,
-  valid: true,
-  beforeSave: true,
-  externalKey: true,
-  store: true,
-  ContextStore: true,
-  saveUninitialized: true,
-  cookie: true,
-  header: true,
-  lazy: true,
-  failOpen: true,
-  absoluteTimeout: true,
-  userId: true,
-  maxSessionsPerUser: true,
-  encryptionKeys: true,
-  regenerateKeepsData: true,
-} satisfies Record<keyof SessionOptions, true>)
-
 /** Validates `options` and resolves them into a frozen object. Throws `SessionError('INVALID_OPTION')`. */
 export function resolveOptions(options: SessionOptions, app: Koa | undefined): Resolved {
   if (typeof options !== 'object' || options === null)
     throw invalidOption('options', 'must be an object', options)
   const o = options
-  checkNames(o, OPTION_NAMES)
+  checkNames(o, SESSION_OPTION_NAMES)
   const key = o.key ?? DEFAULTS.key
   if (typeof key !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z:]+$/.test(key)) {
     throw invalidOption('key', 'must be a non-empty cookie name (RFC 6265 token characters)', key)

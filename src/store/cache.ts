@@ -255,3 +255,23 @@ export async function readThrough(
     cache.end(ticket, session ? fields : undefined, pttl)
   }
 }
+
+/**
+ * Runs a write of `keys` (nothing to do without a cache): their cached copies are dropped before it
+ * is sent and again once it is answered, so no read in flight meanwhile fills the cache with what it
+ * replaced, and the next read here sees the write (and tracks the key again) whenever the invalidation
+ * Redis sends for it arrives.
+ */
+export async function changing<T>(
+  cache: SessionCache | undefined,
+  keys: string[],
+  run: () => Promise<T>,
+): Promise<T> {
+  if (cache === undefined) return run()
+  for (const key of keys) cache.drop(key)
+  try {
+    return await run()
+  } finally {
+    for (const key of keys) cache.drop(key)
+  }
+}

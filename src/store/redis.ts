@@ -3,12 +3,12 @@ import type { Cluster, Redis } from 'ioredis'
 import { debug } from '../debug.js'
 import { SessionError } from '../errors.js'
 import { hashId, tagOf, userTag } from '../id.js'
-import { type CacheStats, endOfTurn, readThrough, SessionCache } from './cache.js'
+import { type CacheStats, changing, endOfTurn, readThrough, SessionCache } from './cache.js'
 import { type Connection, connect, type Endpoint } from './client.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
 import { addressOf, cacheMax, createClient, type RedisStoreOptions, validate } from './redis-options.js'
-import { CREATE, OWNED, REPLACE, RESEAL, REVOKE, UPDATE } from './scripts.js'
+import { CREATE, OWNED, REPLACE, RESEAL, UPDATE } from './scripts.js'
 import { Tracking } from './tracking.js'
 import {
   type LoadOptions,
@@ -21,6 +21,7 @@ import {
   type SessionStore,
   type WriteOptions,
 } from './types.js'
+import { UserIndex } from './user-index.js'
 
 const DEFAULTS = {
   keySchema: 'koa:sess:',
@@ -29,13 +30,6 @@ const DEFAULTS = {
   fallbackTtl: 86_400_000,
   maxSessionsPerUser: 100,
 } as const
-
-// A user hash (`_u`) is base64url SHA-256; anything else in that field was not written by us.
-const USER_HASH = /^[A-Za-z0-9_-]{43}$/
-// A handle is the session's tag and key hash (see listSessions).
-const HANDLE = /^[A-Za-z0-9_-]{46}$/
-// Sessions per REVOKE call in destroyUserSessions: each call blocks Redis for one batch only.
-const REVOKE_BATCH = 500
 
 /**
  * A session store on Redis. Create it from connection options, or hand it your client.
@@ -54,6 +48,7 @@ export class RedisStore implements SessionStore {
   /** The `cache` option's sessions, and the tracking that keeps them true. */
   readonly #cache: SessionCache | undefined
   readonly #tracking: Tracking | undefined
+  readonly #users: UserIndex
   /** Touches not yet answered, by key (see `load`). */
   readonly #touching = new Map<string, Promise<unknown>>()
   #closing: Promise<void> | undefined
@@ -76,15 +71,15 @@ export class RedisStore implements SessionStore {
         this.#tracking = new Tracking(this.#owned, this.#cache, { ms: timeout, endpoint })
       }
     }
+    this.#users = new UserIndex(this.keySchema, this.hashIds, this.#connection, (keys, run) =>
+      changing(this.#cache, keys, run),
+    )
   }
 
   /**
-   * Resolves once Redis answers (a Cluster: once its slot map is known); rejects with the
-   * `STORE_UNAVAILABLE` or `STORE_TIMEOUT` error a request would get, naming the address and cause.
-   * Await it at boot to fail fast instead of at the first request.
-   *
-   * @example
-   * await store.ready() // throws: Redis at 127.0.0.1:6379 failed on ping: … (last connection error: connect ECONNREFUSED …)
+   * Resolves once Redis answers (a Cluster: once its slot map is known); rejects with the error a
+   * request would get, naming the address and cause. Await it at boot to fail there.
+   * @example await store.ready() // Redis at 127.0.0.1:6379 failed on ping: … (… ECONNREFUSED …)
    */
   async ready(): Promise<void> {
     await this.#connection.ping()
@@ -92,7 +87,7 @@ export class RedisStore implements SessionStore {
 
   /** The Redis key of a session id: the id's tag, then the hash of the id (or the id, with `hashIds: false`). */
   key(id: string): string {
-    return `${this.keySchema}{${tagOf(id)}}${this.#member(id)}`
+    return `${this.keySchema}{${tagOf(id)}}${this.#users.member(id)}`
   }
 
   /**
@@ -121,25 +116,25 @@ export class RedisStore implements SessionStore {
       delete fields._m
       this.#background(
         'repair',
-        this.#changing(key, () => this.#connection.call('HDEL', key, '_m')),
+        changing(this.#cache, [key], () => this.#connection.call('HDEL', key, '_m')),
       )
     }
     const ttl = idleTimeout(fields, o.ttl)
-    const user = this.#ownerOf(id, fields._u)
+    const user = this.#users.ownerOf(id, fields._u)
     if (ttlAt(o.now, ttl, createdAt, o.absoluteTimeout) === 0) {
       // Redis expires it at the deadline by itself; this is a clock that runs ahead of Redis's.
       await this.remove(id, { user })
       return 'expired'
     }
     if (touchDue(o.now, timestamp(fields._t) ?? createdAt, ttl, createdAt, o.absoluteTimeout)) {
-      const now = o.now
+      const { now, absoluteTimeout } = o
       const touch: WriteOptions = {
         mode: 'update',
         set: {},
         del: [],
         now,
         ttl,
-        absoluteTimeout: o.absoluteTimeout,
+        absoluteTimeout,
         createdAt,
         user,
       }
@@ -150,7 +145,7 @@ export class RedisStore implements SessionStore {
   }
 
   write(id: string, o: WriteOptions): Promise<boolean> {
-    return this.#cache ? this.#changing(this.key(id), () => this.#write(id, o)) : this.#write(id, o)
+    return changing(this.#cache, [this.key(id)], () => this.#write(id, o))
   }
 
   async #write(id: string, o: WriteOptions): Promise<boolean> {
@@ -179,11 +174,21 @@ export class RedisStore implements SessionStore {
     }
     const mode = o.mode === 'create' ? 'c' : o.del.includes(META.user) ? 'l' : 'u'
     const cap = o.maxSessionsPerUser ?? DEFAULTS.maxSessionsPerUser
-    const args = [mode, ttl, pairs.length / 2, ...pairs, ...o.del, this.#member(id), o.now + ttl, o.now, cap]
-    const reply = await this.#connection.run(OWNED, [key, this.#indexKey(user)], args)
+    const args = [
+      mode,
+      ttl,
+      pairs.length / 2,
+      ...pairs,
+      ...o.del,
+      this.#users.member(id),
+      o.now + ttl,
+      o.now,
+      cap,
+    ]
+    const reply = await this.#connection.run(OWNED, [key, this.#users.key(user)], args)
     if (Array.isArray(reply)) {
       // The user is past `maxSessionsPerUser`: end the least recent sessions beyond it.
-      await this.#revoke(user, reply as string[], false)
+      await this.#users.revoke(user, reply as string[], false)
       return true
     }
     return reply === 1
@@ -191,15 +196,15 @@ export class RedisStore implements SessionStore {
 
   remove(id: string, owner?: Owner): Promise<boolean> {
     const key = this.key(id)
-    return this.#cache
-      ? this.#changing(key, () => this.#remove(id, key, owner))
-      : this.#remove(id, key, owner)
+    return changing(this.#cache, [key], () => this.#remove(id, key, owner))
   }
 
   async #remove(id: string, key: string, owner: Owner | undefined): Promise<boolean> {
-    const user = owner ? owner.user : this.#ownerOf(id, await this.#connection.call('HGET', key, META.user))
+    const user = owner
+      ? owner.user
+      : this.#users.ownerOf(id, await this.#connection.call('HGET', key, META.user))
     if (user === undefined) return (await this.#connection.call('DEL', key)) === 1
-    return (await this.#revoke(user, [this.#member(id)], false)) === 1
+    return (await this.#users.revoke(user, [this.#users.member(id)], false)) === 1
   }
 
   /** The session's tag, then the hash of its id: names its key without being its id. */
@@ -213,73 +218,20 @@ export class RedisStore implements SessionStore {
     await this.#connection.run(RESEAL, [this.key(id)], args)
   }
 
-  async listSessions(userId: string): Promise<SessionInfo[]> {
-    const user = hashId(String(userId))
-    const now = Date.now()
-    const members = (await this.#connection.call(
-      'ZRANGEBYSCORE',
-      this.#indexKey(user),
-      `(${now}`,
-      '+inf',
-    )) as string[]
-    const tag = userTag(user)
-    const rows = await Promise.all(
-      members.map((m) => this.#connection.call('HMGET', this.#keyOf(tag, m), '_c', '_t', '_a')),
-    )
-    const list: SessionInfo[] = []
-    members.forEach((member, i) => {
-      const [c, t, a] = rows[i] as (string | null)[]
-      // A member whose session is gone (deleted by hand, or a lost race) is not a live session.
-      if (c === null || c === undefined) return
-      list.push({
-        handle: tag + (this.hashIds ? member : hashId(member)),
-        createdAt: Number(c),
-        lastSeenAt: Number(t ?? c),
-        userAgent: a ?? undefined,
-      })
-    })
-    return list
+  listSessions(userId: string): Promise<SessionInfo[]> {
+    return this.#users.list(userId)
   }
 
   /**
    * Revokes the session of a handle. With `{ userId }`, only if it belongs to that user: a revoke
    * endpoint then cannot end another user's session whose handle leaked. Resolves true when it ended one.
    */
-  async destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
-    if (!this.hashIds) {
-      throw new SessionError('UNSUPPORTED', '`destroySession` needs `hashIds: true` (handles are hashes)')
-    }
-    if (typeof handle !== 'string' || !HANDLE.test(handle)) return false
-    const tag = handle.slice(0, 3)
-    const member = handle.slice(3)
-    if (options.userId !== undefined) {
-      const user = hashId(String(options.userId))
-      return userTag(user) === tag && (await this.#revoke(user, [member], true)) === 1
-    }
-    const key = this.#keyOf(tag, member)
-    const user = await this.#connection.call('HGET', key, META.user)
-    if (typeof user === 'string' && USER_HASH.test(user) && userTag(user) === tag) {
-      return (await this.#revoke(user, [member], false)) === 1
-    }
-    return (await this.#changing(key, () => this.#connection.call('DEL', key))) === 1
+  destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+    return this.#users.destroyHandle(handle, options.userId)
   }
 
-  async destroyUserSessions(userId: string, options: { except?: string } = {}): Promise<number> {
-    const user = hashId(String(userId))
-    const index = this.#indexKey(user)
-    const keep = options.except === undefined ? undefined : this.#member(options.except)
-    let n = 0
-    // Again until only `keep` is left: a login that raced the first pass is ended by the next.
-    for (let pass = 0; pass < 10; pass++) {
-      const members = ((await this.#connection.call('ZRANGE', index, 0, -1)) as string[]).filter(
-        (m) => m !== keep,
-      )
-      if (members.length === 0) break
-      for (let i = 0; i < members.length; i += REVOKE_BATCH) {
-        n += await this.#revoke(user, members.slice(i, i + REVOKE_BATCH), true)
-      }
-    }
-    return n
+  destroyUserSessions(userId: string, options: { except?: string } = {}): Promise<number> {
+    return this.#users.destroyUser(userId, options.except)
   }
 
   async count(): Promise<number> {
@@ -333,53 +285,6 @@ export class RedisStore implements SessionStore {
 
   #ttl(maxAge: MaxAge | undefined): number {
     return (typeof maxAge === 'number' ? duration(maxAge) : undefined) ?? this.ttl ?? DEFAULTS.fallbackTtl
-  }
-
-  /** What the user index holds for a session: the key hash (or, with `hashIds: false`, the id). */
-  #member(id: string): string {
-    return this.hashIds ? hashId(id) : id
-  }
-
-  #keyOf(tag: string, member: string): string {
-    return `${this.keySchema}{${tag}}${member}`
-  }
-
-  #indexKey(user: string): string {
-    return `${this.keySchema}u:{${userTag(user)}}${user}`
-  }
-
-  /** A stored `_u` we can trust to name the index in this session's slot, or undefined. */
-  #ownerOf(id: string, user: unknown): string | undefined {
-    return typeof user === 'string' && USER_HASH.test(user) && userTag(user) === tagOf(id) ? user : undefined
-  }
-
-  /** Ends sessions of `user` by their members; `owned`: only those whose `_u` is that user. */
-  async #revoke(user: string, members: string[], owned: boolean): Promise<number> {
-    const tag = userTag(user)
-    const keys = [this.#indexKey(user), ...members.map((m) => this.#keyOf(tag, m))]
-    const run = () => this.#connection.run(REVOKE, keys, [Date.now(), owned ? '1' : '0', user, ...members])
-    return Number(await this.#changing(this.#cache && keys.slice(1), run))
-  }
-
-  /**
-   * Runs a write of `keys` (nothing to do without a cache): their cached copies are dropped before it
-   * is sent and again once it is answered, so no read in flight meanwhile fills the cache with what it
-   * replaced, and the next read here sees the write (and tracks the key again) whenever the invalidation
-   * Redis sends for it arrives.
-   */
-  async #changing<T>(keys: string | string[] | undefined, run: () => Promise<T>): Promise<T> {
-    const cache = this.#cache
-    if (cache === undefined || keys === undefined) return run()
-    const drop = () => {
-      if (typeof keys === 'string') cache.drop(keys)
-      else for (const key of keys) cache.drop(key)
-    }
-    drop()
-    try {
-      return await run()
-    } finally {
-      drop()
-    }
   }
 
   /** Runs a store call nobody waits for; a failure is only logged (the next read tries again). */
