@@ -101,7 +101,7 @@ export async function updateSession(
   const renew = o.renew && renewDue(meta, life, now)
   let changes = snapshot.diff(session.toJSON())
   if (changes.size === 0 && changes.deleted.length === 0 && !force && !renew && s.maxAge === undefined) {
-    await reseal(s, id, changes)
+    if (snapshot.stale.size > 0 || snapshot.staleTag) await reseal(s, id, changes)
     return { outcome: 'unchanged', renew }
   }
   if (o.beforeSave) {
@@ -132,7 +132,7 @@ export async function updateSession(
   })
   if (!written) return { outcome: 'refused', renew }
   snapshot.remember(changes, set)
-  await reseal(s, id, changes)
+  if (snapshot.stale.size > 0 || snapshot.staleTag) await reseal(s, id, changes)
   return { outcome: 'written', renew }
 }
 
@@ -143,7 +143,6 @@ export async function updateSession(
  */
 async function reseal(s: Saving, id: string, changes: Changes): Promise<void> {
   const { o, snapshot } = s
-  if (snapshot.stale.size === 0 && !snapshot.staleTag) return
   const fields: Reseal[] = []
   for (const [field, from] of snapshot.stale) {
     if (changes.has(field) || changes.deleted.includes(field)) continue

@@ -83,7 +83,7 @@ export class RequestSession implements SessionOwner {
     this.readId()
     const id = this.#carrier.id
     if (id === undefined) return this.#fresh()
-    await this.#failingOpen(() => this.#open(id))
+    await this.#open(id).catch((err: unknown) => this.#failOpen(err))
   }
 
   async #open(id: string): Promise<void> {
@@ -201,8 +201,9 @@ export class RequestSession implements SessionOwner {
       this.#detach()
       this.#id = next
     }
-    if (this.#status === 'stored') return this.#failingOpen(() => this.#update(session, force))
-    if (this.#status === 'new') return this.#failingOpen(() => this.#create(session, force))
+    const failOpen = (err: unknown) => this.#failOpen(err)
+    if (this.#status === 'stored') return this.#update(session, force).catch(failOpen)
+    if (this.#status === 'new') return this.#create(session, force).catch(failOpen)
     // gone, unavailable: nothing may be written.
   }
 
@@ -264,16 +265,12 @@ export class RequestSession implements SessionOwner {
     return run
   }
 
-  /** Runs a load or a save; with `failOpen`, a store failure leaves an empty, unsaved session instead of a 503. */
-  async #failingOpen(step: () => Promise<void>): Promise<void> {
-    try {
-      await step()
-    } catch (err) {
-      if (!this.#o.failOpen || !isStoreFailure(err)) throw err
-      emit(this.#ctx, 'session:error', { error: err })
-      this.#session ??= new Session(this)
-      this.#become('unavailable')
-    }
+  /** A load or save failed: rethrown, unless `failOpen` serves an empty, unsaved session instead of a 503. */
+  #failOpen(err: unknown): void {
+    if (!this.#o.failOpen || !isStoreFailure(err)) throw err
+    emit(this.#ctx, 'session:error', { error: err })
+    this.#session ??= new Session(this)
+    this.#become('unavailable')
   }
 
   /** Copies data onto the session; keys that name its own members are skipped and reported. */
