@@ -19,7 +19,14 @@ import { measureClusterSpread } from './lib/cluster-spread.js'
 import { createSession, createSessions, get, probe } from './lib/http.js'
 import { machineInfo } from './lib/machine.js'
 import { CAN_PIN, pin, ROOT, ServerProcess } from './lib/processes.js'
-import { cpuPerRequest, idleCpuRate, measureRedisCost, readCpuTime, summarizeCost } from './lib/redis-cost.js'
+import {
+  type CostSample,
+  cpuPerRequest,
+  idleCpuRate,
+  measureRedisCost,
+  readCpuTime,
+  summarizeCost,
+} from './lib/redis-cost.js'
 import { countCommands, flushAll, keyMemory, perRequest } from './lib/redis-stats.js'
 import { renderMarkdown, writeReport } from './lib/report.js'
 import { renderRedisRatios } from './lib/report-redis.js'
@@ -57,9 +64,9 @@ const settings: Settings = {
   warmupS: amount === undefined ? num(argv.warmup, 0.5) : undefined,
   warmupAmount: amount === undefined ? undefined : num(argv['warmup-amount'], 20),
   connections: num(argv.connections, smoke ? 5 : 50) as number,
-  commandRequests: num(argv.commands, smoke ? 20 : 200) as number,
+  commandRequests: num(argv.commands, smoke ? 20 : 400) as number,
   // commandstats time is wall-clock: chunks with a median keep one preempted command from swelling it.
-  costChunks: 5,
+  costChunks: smoke ? 2 : 10,
   // Kept in smoke (a Cluster starts in about 2 s) so CI runs the code path, on fewer sessions.
   clusterSessions: num(argv['cluster-sessions'], smoke ? 100 : 1000) as number,
   pinned: CAN_PIN,
@@ -170,10 +177,12 @@ async function measureCommands(r: RedisServer): Promise<Results['commands']> {
   const out: Results['commands'] = {}
   for (const scenario of scenarios) {
     const row: Partial<Record<Variant, CommandFigure>> = {}
+    await flushAll(r.port)
+    // Every variant's session first (their keys do not collide), so the chunks below can interleave.
+    const cells: { variant: Variant; send: (count: number) => Promise<void>; samples: CostSample[] }[] = []
     for (const variant of variants) {
       const server = servers.get(variant) as ServerProcess
       try {
-        await flushAll(r.port)
         const cookie = needsSession(scenario) ? await createSession(server.url, scenario) : undefined
         const url = `${server.url}/${scenario}`
         const send = async (count: number): Promise<void> => {
@@ -184,11 +193,30 @@ async function measureCommands(r: RedisServer): Promise<Results['commands']> {
         }
         // Warm: scripts loaded, connections up, so the counted window holds nothing but steady state.
         for (let i = 0; i < 3; i++) await get(url, cookie)
-        // Two passes: the cost without MONITOR (it costs Redis too), then who sent what with it.
-        const samples = await measureRedisCost(r.port, r.pid, n, settings.costChunks, send)
-        const counts = await countCommands(r.port, () => send(n))
-        const cost = summarizeCost(samples, counts.client, counts.lua)
-        row[variant] = {
+        cells.push({ variant, send, samples: [] })
+      } catch (error) {
+        problems.push(`commands ${scenario} ${variant}: ${(error as Error).message}`)
+      }
+    }
+    // The Redis cost without MONITOR (it costs Redis too), in chunks that take turns across the variants:
+    // a burst of other work on this machine then lands on every variant alike, not on one cell.
+    const chunks = Math.max(1, Math.min(settings.costChunks, n))
+    for (let k = 0; k < chunks; k++) {
+      const size = Math.floor((n * (k + 1)) / chunks) - Math.floor((n * k) / chunks)
+      for (const cell of [...cells.slice(k % cells.length), ...cells.slice(0, k % cells.length)]) {
+        try {
+          cell.samples.push(...(await measureRedisCost(r.port, r.pid, size, 1, cell.send)))
+        } catch (error) {
+          problems.push(`commands ${scenario} ${cell.variant}: ${(error as Error).message}`)
+        }
+      }
+    }
+    // Then who sent what, with MONITOR.
+    for (const cell of cells) {
+      try {
+        const counts = await countCommands(r.port, () => cell.send(n))
+        const cost = summarizeCost(cell.samples, counts.client, counts.lua)
+        row[cell.variant] = {
           n,
           sent: perRequest(counts.client, n),
           executed: perRequest(counts.executed, n),
@@ -200,7 +228,7 @@ async function measureCommands(r: RedisServer): Promise<Results['commands']> {
           redisTimeUs: cost.timeUs,
         }
       } catch (error) {
-        problems.push(`commands ${scenario} ${variant}: ${(error as Error).message}`)
+        problems.push(`commands ${scenario} ${cell.variant}: ${(error as Error).message}`)
       }
     }
     out[scenario] = row

@@ -64,7 +64,7 @@ export function renderRedisCost(r: Results): string[] {
       'after each run and divided by the requests served. **Under load**: the timed autocannon runs above ' +
       '(median over rounds); a busy Redis serves many connections per event-loop turn. **Sequential**: ' +
       `${r.settings.commandRequests} requests one at a time without MONITOR, next to the command counts, ` +
-      `in ${r.settings.costChunks} chunks of which the median is kept; each request finds Redis idle and ` +
+      `in ${r.settings.costChunks} chunks that take turns across the variants, of which the median is kept; each request finds Redis idle and ` +
       'pays a whole wake-up, so the figures are larger but do not depend on the throughput reached.',
     '',
     idleNote(r),
