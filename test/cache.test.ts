@@ -118,6 +118,16 @@ describe('RedisStore cache (standalone, private server)', () => {
     return id
   }
 
+  /** Waits until `c` serves a freshly written shared session from its cache again (tracking is back). */
+  async function cachesAgain(c: RedisStore): Promise<void> {
+    const id = await shared()
+    await until('c to cache it', async () => {
+      const hits = c.cacheStats()?.hits ?? 0
+      expect(dataOf(await c.load(id, o()))).toBe('1')
+      return (c.cacheStats()?.hits ?? 0) > hits
+    })
+  }
+
   it('RedisStore.load: a change made through another server is seen within 50 ms', async () => {
     const id = await shared()
     await b.write(id, { ...opts({ v: '2' }), mode: 'update' })
@@ -385,12 +395,7 @@ describe('RedisStore cache (standalone, private server)', () => {
       expect(c.cacheStats()?.status).not.toBe('on')
       data?.release()
       await on(c)
-      const id = await shared()
-      await until('c to cache it', async () => {
-        const hits = c.cacheStats()?.hits ?? 0
-        expect(dataOf(await c.load(id, o()))).toBe('1')
-        return (c.cacheStats()?.hits ?? 0) > hits
-      })
+      await cachesAgain(c)
     } finally {
       await c.close()
       await proxy.close()
@@ -417,12 +422,7 @@ describe('RedisStore cache (standalone, private server)', () => {
       proxy.holdAfter(undefined)
       proxy.connections[2]?.release()
       await on(c)
-      const id = await shared()
-      await until('c to cache it', async () => {
-        const hits = c.cacheStats()?.hits ?? 0
-        expect(dataOf(await c.load(id, o()))).toBe('1')
-        return (c.cacheStats()?.hits ?? 0) > hits
-      })
+      await cachesAgain(c)
     } finally {
       await c.close()
       await proxy.close()

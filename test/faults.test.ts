@@ -31,8 +31,8 @@ import {
   freePort,
   type RedisCluster,
   type RedisServer,
-  type RespValue,
   sendCommand,
+  sentinelMasterPort,
   startCluster,
   startRedis,
   startSentinel,
@@ -424,12 +424,7 @@ describe('Sentinel', () => {
       expectMedianNearTimeout(replies.slice(0, -1))
       expect(auditSession([...replies, next], 'sentinel')).toEqual([])
       expectOnlyStoreErrors(app)
-      const addr = (await sendCommand(set.sentinels[0]?.port as number, [
-        'SENTINEL',
-        'get-master-addr-by-name',
-        set.name,
-      ])) as RespValue[]
-      expect(addr[1]).toBe(String(set.replica.port))
+      expect(await sentinelMasterPort(set)).toBe(set.replica.port)
 
       record(T, 'failover seen by requests (kill -> 200)', failover)
       record(T, '503s during failover', String(replies.length - 1))

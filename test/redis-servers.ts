@@ -645,6 +645,16 @@ async function startSentinelNode(name: string, masterPort: number): Promise<Redi
  * failover timeout 5 s). Resolves once every sentinel knows the master, the replica and the two other
  * sentinels, so a failover can be authorised right away.
  */
+/** The port of the master that the first sentinel of `set` names now (after a failover: the promoted replica's). */
+export async function sentinelMasterPort(set: RedisSentinelSet): Promise<number> {
+  const addr = await sendCommand(set.sentinels[0]?.port as number, [
+    'SENTINEL',
+    'get-master-addr-by-name',
+    set.name,
+  ])
+  return Number((addr as RespValue[])[1])
+}
+
 export async function startSentinel(): Promise<RedisSentinelSet> {
   const name = 'mymaster' as const
   const started: RedisServer[] = []
