@@ -88,7 +88,7 @@ describe('RedisStore cache: Sentinel', () => {
       await cached(a, id, '2')
       expect(await write(b, id, 'update', '3')).toBe(true)
       expect(await seenBy(a, id, '3')).toBeLessThan(WINDOW_MS)
-      expect(await sentinelMasterPort(set)).toBe(set.replica.port)
+      expect(await sentinelMasterPort(set, set.replica.port)).toBe(set.replica.port)
     } finally {
       await a.close()
       await b.close()

@@ -424,7 +424,7 @@ describe('Sentinel', () => {
       expectMedianNearTimeout(replies.slice(0, -1))
       expect(auditSession([...replies, next], 'sentinel')).toEqual([])
       expectOnlyStoreErrors(app)
-      expect(await sentinelMasterPort(set)).toBe(set.replica.port)
+      expect(await sentinelMasterPort(set, set.replica.port)).toBe(set.replica.port)
 
       record(T, 'failover seen by requests (kill -> 200)', failover)
       record(T, '503s during failover', String(replies.length - 1))

@@ -641,19 +641,32 @@ async function startSentinelNode(name: string, masterPort: number): Promise<Redi
 }
 
 /**
+ * The port of the master that the first sentinel of `set` names, once it names `expected` or after
+ * `timeoutMs`. A sentinel that did not lead a failover learns of it from the others a moment later.
+ */
+export async function sentinelMasterPort(
+  set: RedisSentinelSet,
+  expected: number,
+  timeoutMs = 5_000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const addr = await sendCommand(set.sentinels[0]?.port as number, [
+      'SENTINEL',
+      'get-master-addr-by-name',
+      set.name,
+    ])
+    const port = Number((addr as RespValue[])[1])
+    if (port === expected || Date.now() > deadline) return port
+    await sleep(50)
+  }
+}
+
+/**
  * Starts a master, a replica and three sentinels monitoring them as `mymaster` (quorum 2, down after 1 s,
  * failover timeout 5 s). Resolves once every sentinel knows the master, the replica and the two other
  * sentinels, so a failover can be authorised right away.
  */
-/** The port of the master that the first sentinel of `set` names now (after a failover: the promoted replica's). */
-export async function sentinelMasterPort(set: RedisSentinelSet): Promise<number> {
-  const addr = await sendCommand(set.sentinels[0]?.port as number, [
-    'SENTINEL',
-    'get-master-addr-by-name',
-    set.name,
-  ])
-  return Number((addr as RespValue[])[1])
-}
 
 export async function startSentinel(): Promise<RedisSentinelSet> {
   const name = 'mymaster' as const
