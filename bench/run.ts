@@ -64,7 +64,7 @@ const settings: Settings = {
   warmupS: amount === undefined ? num(argv.warmup, 0.5) : undefined,
   warmupAmount: amount === undefined ? undefined : num(argv['warmup-amount'], 20),
   connections: num(argv.connections, smoke ? 5 : 50) as number,
-  commandRequests: num(argv.commands, smoke ? 20 : 400) as number,
+  commandRequests: num(argv.commands, smoke ? 20 : 2000) as number,
   // commandstats time is wall-clock: chunks with a median keep one preempted command from swelling it.
   costChunks: smoke ? 2 : 10,
   // Kept in smoke (a Cluster starts in about 2 s) so CI runs the code path, on fewer sessions.
