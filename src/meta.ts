@@ -3,7 +3,6 @@ import type { Context } from 'koa'
 import { invalidOption } from './errors.js'
 import { guestId, hashId, isWellFormedId, userTag, withTag } from './id.js'
 import type { Resolved } from './options.js'
-import { duration } from './store/lifetime.js'
 import { META, type StoredFields } from './store/types.js'
 
 /** The hash of the session's owner as the `userId` option names it; undefined without one (a guest). */
@@ -49,12 +48,6 @@ export function newMeta(
   if (maxAge !== undefined) meta[META.maxAge] = String(maxAge)
   if (o.renew) meta[META.cookieExpires] = String(now + cookieLife(o, maxAge ?? o.maxAge))
   return meta
-}
-
-/** A stored `_m`: the session's own maxAge, or undefined when it has none or a bad one. */
-export function parseMaxAge(value: string | undefined): number | 'session' | undefined {
-  if (value === undefined) return undefined
-  return value === 'session' ? 'session' : duration(Number(value))
 }
 
 /** The server-side idle timeout: the session's own maxAge when it is a duration, else the configured one. */

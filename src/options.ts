@@ -7,7 +7,12 @@ import { checkNames, SESSION_OPTION_NAMES } from './option-names.js'
 import { durationOption } from './store/lifetime.js'
 import type { RedisStoreOptions } from './store/redis-options.js'
 import { resolveStore } from './store/resolve.js'
-import type { KoaSessionStore, RequestStore, SessionStore } from './store/types.js'
+import {
+  DEFAULT_MAX_SESSIONS_PER_USER,
+  type KoaSessionStore,
+  type RequestStore,
+  type SessionStore,
+} from './store/types.js'
 import { cookieTransport, resolveCookie } from './transport/cookie.js'
 import { externalTransport } from './transport/external.js'
 import { headerTransport } from './transport/header.js'
@@ -54,11 +59,11 @@ export interface SessionOptions<Data = Record<string, unknown>> extends CookieOp
   maxAge?: number | 'session'
   /** Commit after the downstream middleware; `false` needs `ctx.session.manuallyCommit()`. @default true */
   autoCommit?: boolean
-  /** Send the cookie again on every response. The server-side TTL slides on every read regardless. @default false */
+  /** Send the cookie again on every response. The server-side idle timeout slides with activity regardless (README, Security, "Timeouts"). @default false */
   rolling?: boolean
   /** Send the cookie again when less than half of `maxAge` is left. @default false */
   renew?: boolean
-  /** Id generator. The default draws 32 bytes from `node:crypto`. @default base64url(randomBytes(32)) */
+  /** Id generator. The default: 40 random base64url characters from `node:crypto`, then a Cluster slot tag. */
   genid?: (ctx: Context) => string
   /** Prefix of generated ids (koa-session). @default '' */
   prefix?: string
@@ -133,7 +138,7 @@ export interface Resolved {
 export const DEFAULTS = {
   key: 'koa.sess',
   lifetime: { maxAge: 86_400_000, rolling: false, renew: false, absoluteTimeout: 0 },
-  users: { maxSessionsPerUser: 100 },
+  users: { maxSessionsPerUser: DEFAULT_MAX_SESSIONS_PER_USER },
   saving: {
     autoCommit: true,
     saveUninitialized: false,

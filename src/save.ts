@@ -2,11 +2,11 @@
 import type { Context } from 'koa'
 import { SessionError } from './errors.js'
 import { tagOf, userTag } from './id.js'
-import { cookieLife, idleTtl, newId, newMeta, ownerOf, parseMaxAge, renewDue } from './meta.js'
+import { cookieLife, idleTtl, newId, newMeta, ownerOf, renewDue } from './meta.js'
 import type { Resolved } from './options.js'
 import { clear, type Session } from './session.js'
 import { type Changes, encode, type Snapshot } from './snapshot.js'
-import { timestamp } from './store/lifetime.js'
+import { parseMaxAge, timestamp } from './store/lifetime.js'
 import { META, type RequestStore, type Reseal, type StoredFields, type WriteOptions } from './store/types.js'
 
 /** What a save needs from its request. */

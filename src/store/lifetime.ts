@@ -38,15 +38,21 @@ export function timestamp(value: string | undefined): number | undefined {
   return Number(value)
 }
 
+/** A stored `_m`: the session's own maxAge, or undefined when it has none or a bad one. */
+export function parseMaxAge(value: string | undefined): number | 'session' | undefined {
+  if (value === undefined) return undefined
+  return value === 'session' ? 'session' : duration(Number(value))
+}
+
 /** The idle timeout of a stored session: its own `_m` when that is a valid duration, else `ttl`. */
 export function idleTimeout(fields: StoredFields, ttl: number): number {
-  return duration(Number(fields._m)) ?? ttl
+  const own = parseMaxAge(fields._m)
+  return typeof own === 'number' ? own : ttl
 }
 
 /** True when a stored `_m` is neither absent, `'session'`, nor a valid duration: it is ignored and removed. */
 export function badMaxAge(fields: StoredFields): boolean {
-  const m = fields._m
-  return m !== undefined && m !== 'session' && duration(Number(m)) === undefined
+  return fields._m !== undefined && parseMaxAge(fields._m) === undefined
 }
 
 /**

@@ -3,6 +3,7 @@ import { hashId, TAG_LENGTH, tagOf } from '../id.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
 import {
+  DEFAULT_MAX_SESSIONS_PER_USER,
   isMeta,
   type LoadOptions,
   type LoadResult,
@@ -27,7 +28,6 @@ export interface MemoryStoreOptions {
 }
 
 const DEFAULT_TTL = 86_400_000
-const DEFAULT_MAX_SESSIONS = 100
 
 /**
  * An in-process store with the same guarantees as RedisStore (expiry, touches, conditional writes,
@@ -91,7 +91,7 @@ export class MemoryStore implements SessionStore {
     if (user !== undefined && o.del.includes(META.user)) this.#users.get(user)?.delete(key)
     this.#slide(key, next, o.now, ttl)
     if (o.mode === 'create' && user !== undefined) {
-      this.#cap(user, key, o.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS)
+      this.#cap(user, key, o.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER)
     }
     return true
   }

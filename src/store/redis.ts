@@ -11,6 +11,7 @@ import { addressOf, cacheMax, createClient, type RedisStoreOptions, validate } f
 import { CREATE, OWNED, REPLACE, RESEAL, UPDATE } from './scripts.js'
 import { Tracking } from './tracking.js'
 import {
+  DEFAULT_MAX_SESSIONS_PER_USER,
   type LoadOptions,
   type LoadResult,
   type MaxAge,
@@ -28,7 +29,6 @@ const DEFAULTS = {
   hashIds: true,
   timeout: 500,
   fallbackTtl: 86_400_000,
-  maxSessionsPerUser: 100,
 } as const
 
 /**
@@ -173,7 +173,7 @@ export class RedisStore implements SessionStore {
       throw new SessionError('UNSUPPORTED', "a user's session id must end with the user's slot tag")
     }
     const mode = o.mode === 'create' ? 'c' : o.del.includes(META.user) ? 'l' : 'u'
-    const cap = o.maxSessionsPerUser ?? DEFAULTS.maxSessionsPerUser
+    const cap = o.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER
     const args = [
       mode,
       ttl,

@@ -1,6 +1,7 @@
 /** The Lua scripts of RedisStore: only the steps that must be atomic, each on one hash slot, every key in KEYS. */
 import { createHash } from 'node:crypto'
 import { MAX_DURATION } from './lifetime.js'
+import { META } from './types.js'
 
 /** A script with the SHA-1 that EVALSHA needs. */
 export interface Script {
@@ -150,7 +151,9 @@ export const REPLACE = script(
   `
 local k = KEYS[1]
 if redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
-local keep = { _c = true, _t = true, _m = true, _e = true, _u = true, _a = true, _v = true }
+local keep = { ${Object.values(META)
+    .map((field) => `${field} = true`)
+    .join(', ')} }
 local del = {}
 for i = 2, #ARGV, 2 do keep[ARGV[i]] = true end
 for _, f in ipairs(redis.call('HKEYS', k)) do

@@ -47,9 +47,15 @@ export const META = {
   tag: '_v',
 } as const
 
+/** Sessions a user may hold before a login ends the least recently active (`maxSessionsPerUser`). */
+export const DEFAULT_MAX_SESSIONS_PER_USER = 100
+
+/** Every metadata field name, end to end (`_c_t_m…`): each is two characters, so a substring test finds them. */
+const META_NAMES = Object.values(META).join('')
+
 /** True for the reserved metadata fields of {@link META}: never session data. */
 export function isMeta(field: string): boolean {
-  return field.length === 2 && field.charCodeAt(0) === 95 /* _ */ && '_c_t_m_e_u_a_v'.includes(field)
+  return field.length === 2 && field.charCodeAt(0) === 95 /* _ */ && META_NAMES.includes(field)
 }
 
 /** What a load needs to know to enforce the timeouts on the server side. */
@@ -76,7 +82,7 @@ export interface WriteOptions extends LoadOptions {
   createdAt?: number
   /** On `update`: the owner (`_u`) the stored session has, so its index is kept. */
   user?: string | undefined
-  /** On `create` with an owner: the user's other sessions beyond this count are ended, least recent first. @default 100 */
+  /** On `create` with an owner: the user's other sessions beyond this count are ended, least recent first. @default {@link DEFAULT_MAX_SESSIONS_PER_USER} */
   maxSessionsPerUser?: number
 }
 
