@@ -168,17 +168,24 @@ describe('a first hour without surprises', () => {
     expect(() => new RedisStore({ keySchem: 'x' } as never)).toThrow(/did you mean `store.keySchema`/)
   })
 
-  it("session: a sameSite 'none' cookie is refused with secure false, and over plain http when secure follows the request", async () => {
+  it("session: a sameSite 'none' cookie needs secure: true at session(...), naming the option as written", async () => {
     expect(() => session({ sameSite: 'none', secure: false, store: new MemoryStore() })).toThrow(
+      /`secure` cannot be false with sameSite 'none'/,
+    )
+    expect(() => session({ cookie: { sameSite: 'none', secure: false }, store: new MemoryStore() })).toThrow(
       /`cookie.secure` cannot be false with sameSite 'none'/,
     )
-    const app = makeApp({ sameSite: 'none', store: new MemoryStore() }, counter)
+    // Left to the request, every plain-http response would answer 500: refused once, at startup.
+    expect(() => session({ sameSite: 'none', store: new MemoryStore() })).toThrow(
+      /`sameSite` 'none' needs `secure: true` .*app.proxy = true/,
+    )
+    const app = makeApp({ sameSite: 'none', secure: true, store: new MemoryStore() }, counter)
     const errors: unknown[] = []
     app.on('error', (err) => errors.push(err))
     const plain = await request(app.callback()).get('/increment')
     expect(plain.status).toBe(500)
     expect(plain.headers['set-cookie']).toBeUndefined()
-    expect(String(errors[0])).toMatch(/a sameSite 'none' cookie needs https/)
+    expect(String(errors[0])).toMatch(/a Secure cookie cannot be sent on this plain-http request/)
     app.proxy = true
     const proxied = await request(app.callback()).get('/increment').set('X-Forwarded-Proto', 'https')
     expect(proxied.status).toBe(200)
