@@ -1,5 +1,5 @@
 /** The server-rendered pages of the demo: the counter, the login form and the user's sessions. */
-import type { SessionInfo } from '../../src/index.js'
+import type { SessionInfo } from 'koa-session-redis3'
 import { html } from './html.js'
 
 /** Page: the seed's view counter. */
