@@ -3,9 +3,14 @@ import type Koa from 'koa'
 import request from 'supertest'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createDemoApp, startDemo } from '../examples/demo/server.js'
-import { MemoryStore } from '../src/index.js'
+import { MemoryStore, RedisStore } from '../src/index.js'
+import { freePort } from './redis-servers.js'
 
 const SPA = 'http://localhost:3001'
+const CHROME_LINUX =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+const SAFARI_IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1'
 const HEADER = 'x-session-id'
 
 let store: MemoryStore
@@ -19,7 +24,7 @@ beforeEach(() => {
 afterEach(() => store.close())
 
 function views(text: string): number {
-  const match = /<h1 id="views">(\d+) views<\/h1>/.exec(text)
+  const match = /<h1 id="views">(\d+) views?<\/h1>/.exec(text)
   if (!match) throw new Error(`no view counter in: ${text.slice(0, 200)}`)
   return Number(match[1])
 }
@@ -69,8 +74,10 @@ describe('demo pages', () => {
   it('POST /login: a wrong password goes back to the form with an error', async () => {
     const agent = request.agent(app.callback())
     const res = await agent.post('/login').type('form').send({ username: 'alice', password: 'nope' })
-    expect(res.headers.location).toBe('/login?failed=1')
-    expect((await agent.get('/login?failed=1')).text).toContain('Wrong user name or password')
+    expect(res.headers.location).toBe('/login?failed=1&username=alice')
+    const form = (await agent.get(res.headers.location as string)).text
+    expect(form).toContain('Wrong user name or password')
+    expect(form).toContain('value="alice"')
     expect((await agent.get('/sessions')).headers.location).toBe('/login')
   })
 
@@ -100,15 +107,15 @@ describe('demo pages', () => {
   })
 
   it('GET /sessions: lists the devices of the user, marks this one, and revokes another', async () => {
-    const laptop = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', 'Laptop/1.0'))
-    const phone = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', 'Phone/2.0'))
+    const laptop = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', CHROME_LINUX))
+    const phone = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', SAFARI_IPHONE))
     await loggedIn('bob')
     const page = (await laptop.get('/sessions').expect(200)).text
     const rows = handles(page)
     expect(rows).toHaveLength(2)
     expect(rows.filter((r) => r.current)).toHaveLength(1)
-    expect(page).toContain('Laptop/1.0')
-    expect(page).toContain('Phone/2.0')
+    expect(page).toContain('Chrome 131 on Linux')
+    expect(page).toContain('Safari 17 on iOS 17')
     expect(page).toContain('this device')
 
     const other = rows.find((r) => !r.current)?.handle as string
@@ -139,12 +146,132 @@ describe('demo pages', () => {
   })
 })
 
+/** The text a person reads on a page: tags dropped, entities of the escaper decoded, spaces squeezed. */
+function visible(page: string): string {
+  return page
+    .replace(/<style>[\s\S]*?<\/style>/g, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
+    .replace(/\s+/g, ' ')
+}
+
+function expectErrorPage(res: request.Response, status: number, title: string, back: string): void {
+  expect(res.status).toBe(status)
+  expect(res.type).toBe('text/html')
+  // A page of the layout: the phone viewport, the header's navigation, the title, and a way back.
+  expect(res.text).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">')
+  expect(res.text).toContain('<a href="/sessions">Sessions</a>')
+  expect(res.text).toContain(`<h1>${title}</h1>`)
+  expect(res.text).toMatch(new RegExp(`<a id="back" href="${back}">`))
+}
+
+describe('demo pages: error pages, devices, sessions that ended elsewhere', () => {
+  it('GET /nowhere: a 404 page in the layout with a link home; /api/ answers JSON', async () => {
+    const res = await request(app.callback()).get('/nowhere')
+    expectErrorPage(res, 404, 'Page not found', '/')
+    expect(visible(res.text)).toContain('There is no page at this address.')
+    const api = await request(app.callback()).get('/api/nowhere').expect(404)
+    expect(api.body).toEqual({ error: 'Page not found', detail: 'There is no page at this address.' })
+  })
+
+  it('POST /sessions/revoke: a session that already ended is a page, with a link back to the sessions', async () => {
+    const laptop = await loggedIn('alice')
+    const phone = await loggedIn('alice')
+    const other = handles((await laptop.get('/sessions')).text).find((r) => !r.current)?.handle as string
+    await laptop.post('/sessions/revoke').type('form').send({ handle: other }).expect(302)
+    // The same button again (another tab still showing the old list): the session is gone.
+    const again = await laptop.post('/sessions/revoke').type('form').send({ handle: other })
+    expectErrorPage(again, 404, 'That session has already ended', '/sessions')
+    expect(again.text).toContain('<span>Alice</span>')
+    const missing = await laptop.post('/sessions/revoke').type('form').send({})
+    expectErrorPage(missing, 404, 'That session has already ended', '/sessions')
+    expect((await phone.get('/sessions')).status).toBe(302)
+  })
+
+  it('Redis down: a 503 page in the layout that says what happened, reported through app error', async () => {
+    const down = new RedisStore({ port: await freePort(), timeout: 200 })
+    const broken = createDemoApp({ store: down, spaOrigins: [SPA], keys: ['test key'] })
+    const errors: unknown[] = []
+    broken.on('error', (err) => errors.push(err))
+    try {
+      const res = await request(broken.callback()).get('/')
+      expectErrorPage(res, 503, 'Sessions are unavailable right now', '/')
+      expect(visible(res.text)).toContain('Nothing is lost: you are still logged in once it is back.')
+      expect(res.text).not.toContain('ECONNREFUSED')
+      expect(errors).toHaveLength(1)
+      expect((errors[0] as { code?: string }).code).toMatch(/^STORE_(UNAVAILABLE|TIMEOUT)$/)
+      const api = await request(broken.callback()).get('/api/me').expect(503)
+      expect(api.body.error).toBe('Sessions are unavailable right now')
+    } finally {
+      await down.close()
+    }
+  })
+
+  it('GET /sessions: this device first and marked, browser and OS by name, times to the second, no handles', async () => {
+    const phone = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', SAFARI_IPHONE))
+    const laptop = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', CHROME_LINUX))
+    await loggedIn('alice', request.agent(app.callback()).set('User-Agent', 'curl/8.5.0'))
+    // The phone is the least recently active session, yet it is listed first on its own page.
+    const page = (await phone.get('/sessions')).text
+    const rows = handles(page)
+    expect(rows.map((r) => r.current)).toEqual([true, false, false])
+    const text = visible(page)
+    expect(text).toMatch(/Last active Safari 17 on iOS 17 this device just now \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/)
+    expect(text).toContain('Chrome 131 on Linux just now')
+    // A user agent the parser cannot name is shown as sent.
+    expect(text).toContain('curl/8.5.0 just now')
+    expect(text.match(/this device/g)).toHaveLength(1)
+    for (const { handle } of rows) expect(text).not.toContain(handle.slice(0, 3))
+    expect(text).toContain('3 active sessions')
+  })
+
+  it('a session revoked elsewhere is said on the next page, whichever it is, then no more', async () => {
+    const agent = await loggedIn('alice')
+    expect(visible((await agent.get('/')).text)).not.toContain('has ended')
+    await store.destroyUserSessions('alice')
+    const home = (await agent.get('/')).text
+    expect(home).toContain('Your session as <b>Alice</b> has ended')
+    expect(home).toContain('Not logged in.')
+    expect((await agent.get('/')).text).not.toContain('has ended')
+
+    // Through a redirect: /sessions sends a logged-out visitor to /login, which says it.
+    const other = await loggedIn('alice')
+    await store.destroyUserSessions('alice')
+    const redirect = await other.get('/sessions')
+    expect(redirect.headers.location).toBe('/login')
+    const login = (await other.get('/login')).text
+    expect(login).toContain('Your session as <b>Alice</b> has ended')
+    expect((await other.get('/login')).text).not.toContain('has ended')
+  })
+
+  it('an explicit logout, and a guest, are never told that a session ended', async () => {
+    const agent = await loggedIn('bob')
+    await agent.post('/logout').expect(302)
+    for (const path of ['/', '/login', '/']) expect((await agent.get(path)).text).not.toContain('has ended')
+    const guest = request.agent(app.callback())
+    await guest.get('/login')
+    expect((await guest.get('/login')).text).not.toContain('has ended')
+  })
+
+  it('GET /: says "1 view", then "2 views"', async () => {
+    const agent = request.agent(app.callback())
+    expect((await agent.get('/')).text).toContain('<h1 id="views">1 view</h1>')
+    expect((await agent.get('/')).text).toContain('<h1 id="views">2 views</h1>')
+  })
+})
+
 describe('demo JSON API (header mode)', () => {
   it('GET /api/me: carries the session in x-session-id alone', async () => {
     const first = await request(app.callback()).get('/api/me').expect(200)
     const id = first.headers[HEADER] as string
     expect(id).toMatch(/^[\w-]{43}\.[\w-]+$/)
-    expect(first.body).toEqual({ views: 1, user: null, sessionIdPrefix: id.slice(0, 8), staleId: false })
+    expect(first.body).toEqual({
+      views: 1,
+      user: null,
+      name: null,
+      sessionIdPrefix: id.slice(0, 8),
+      staleId: false,
+    })
     const second = await request(app.callback()).get('/api/me').set(HEADER, id).expect(200)
     expect(second.body.views).toBe(2)
     // The changed session sends its id again (as the cookie would be), never another one.
@@ -165,7 +292,7 @@ describe('demo JSON API (header mode)', () => {
     const user = login.headers[HEADER] as string
     expect(user).toBeTruthy()
     expect(user).not.toBe(guest)
-    expect(login.body).toEqual({ user: 'bob', sessionIdPrefix: user.slice(0, 8) })
+    expect(login.body).toEqual({ user: 'bob', name: 'Bob', sessionIdPrefix: user.slice(0, 8) })
     expect((await request(app.callback()).get('/api/me').set(HEADER, guest)).body.user).toBeNull()
     const me = await request(app.callback()).get('/api/me').set(HEADER, user)
     expect(me.body).toMatchObject({ views: 2, user: 'bob' })
@@ -250,7 +377,7 @@ describe('startDemo', () => {
       const spa = await request(demo.spaUrl).get('/').expect(200)
       expect(spa.text).toContain(`const API = "${demo.apiUrl}"`)
       expect(spa.headers['content-security-policy']).toContain(`connect-src ${demo.apiUrl}`)
-      expect((await request(demo.apiUrl).get('/')).text).toContain('1 views')
+      expect((await request(demo.apiUrl).get('/')).text).toContain('1 view<')
     } finally {
       await demo.close()
     }

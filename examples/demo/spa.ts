@@ -59,7 +59,7 @@ export function spaPage(apiOrigin: string, nonce: string): string {
   <form id="login">
     <h2>Log in</h2>
     <label for="username">User name</label>
-    <input id="username" autocomplete="username" value="alice">
+    <input id="username" autocomplete="username" placeholder="alice or bob">
     <label for="password">Password</label>
     <input id="password" type="password" autocomplete="current-password">
     <div class="actions"><button class="primary" type="submit">Log in</button>
