@@ -209,14 +209,16 @@ describe('demo pages: error pages, devices, sessions that ended elsewhere', () =
 
   it('GET /sessions: this device first and marked, browser and OS by name, times to the second, no handles', async () => {
     const phone = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', SAFARI_IPHONE))
-    const laptop = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', CHROME_LINUX))
+    await loggedIn('alice', request.agent(app.callback()).set('User-Agent', CHROME_LINUX))
     await loggedIn('alice', request.agent(app.callback()).set('User-Agent', 'curl/8.5.0'))
     // The phone is the least recently active session, yet it is listed first on its own page.
     const page = (await phone.get('/sessions')).text
     const rows = handles(page)
     expect(rows.map((r) => r.current)).toEqual([true, false, false])
     const text = visible(page)
-    expect(text).toMatch(/Last active Safari 17 on iOS 17 this device just now \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/)
+    expect(text).toMatch(
+      /Last active Safari 17 on iOS 17 this device just now \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/,
+    )
     expect(text).toContain('Chrome 131 on Linux just now')
     // A user agent the parser cannot name is shown as sent.
     expect(text).toContain('curl/8.5.0 just now')

@@ -57,7 +57,7 @@ th { color: var(--muted); font-weight: 600; }
   #sessions thead { display: none; }
   #sessions, #sessions tbody { display: block; }
   #sessions tr { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 2px 12px; align-items: center; padding: 10px 8px; border-bottom: 1px solid var(--line); }
-  #sessions td { grid-column: 1 / -1; padding: 0; border: 0; }
+  #sessions td { grid-column: 1 / -1; padding: 0; border: 0; white-space: normal; }
   #sessions td:first-child { grid-column: 1; }
   #sessions td.action { grid-area: 1 / 2; }
   #sessions td:empty { display: none; }

@@ -66,8 +66,7 @@ export function layout(
 ${
   ended === undefined
     ? ''
-    : html`<p class="notice" id="ended" role="status">Your session as <b>${ended}</b> has ended: it was revoked
-  from another device, or it expired. <a href="/login">Log in again</a> to continue.</p>`
+    : html`<p class="notice" id="ended" role="status">${html`Your session as <b>${ended}</b> has ended: `}${'it was revoked from another device, or it expired. '}<a href="/login">Log in again</a> to continue.</p>`
 }
 ${body}
 </main>

@@ -89,7 +89,7 @@ describe.skipIf(!chromiumFound)('demo at phone width in Chromium', { timeout: 40
   it('header: two rows at most, logged out and logged in, every link and button on screen', async () => {
     const page = await rig.newPage(PHONE)
     await page.goto(rig.demo.apiUrl)
-    await hasText(page.locator('#views'), '1 views')
+    await hasText(page.locator('#views'), '1 view')
     await expectHeaderOfTwoRowsAtMost(page)
     await expectOnScreen(page, 'header a', ['Counter', 'Sessions', 'SPA (header mode)', 'Log in'])
 
@@ -131,9 +131,10 @@ describe.skipIf(!chromiumFound)('demo at phone width in Chromium', { timeout: 40
     await hasText(page.locator('#views'), '1')
     await expectHeaderOfTwoRowsAtMost(page)
     await expectNoSidewaysScroll(page)
+    await page.fill('#username', 'alice')
     await page.fill('#password', 'password')
     await page.click('#login button[type=submit]')
-    await hasText(page.locator('#user'), 'alice')
+    await hasText(page.locator('#user'), 'Alice')
     await shot(page, 'phone-spa', false)
     await expectOnScreen(page, 'main button:not([hidden] button)', ['Count a view', 'Log out'])
     await expectNoSidewaysScroll(page)
