@@ -379,6 +379,10 @@ describe('startDemo', () => {
       const spa = await request(demo.spaUrl).get('/').expect(200)
       expect(spa.text).toContain(`const API = "${demo.apiUrl}"`)
       expect(spa.headers['content-security-policy']).toContain(`connect-src ${demo.apiUrl}`)
+      const lost = await request(demo.spaUrl).get('/nowhere').expect(404)
+      expect(lost.text).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">')
+      expect(lost.text).toContain('<a id="back" href="/">Back to the SPA</a>')
+      expect(lost.text).toContain(`<a href="${demo.apiUrl}/">Back to the cookie demo</a>`)
       expect((await request(demo.apiUrl).get('/')).text).toContain('1 view<')
     } finally {
       await demo.close()

@@ -80,6 +80,13 @@ describe.skipIf(!chromiumFound)('demo error pages and sessions at phone width', 
     await shot(page, 'phone-404', false)
     await Promise.all([page.waitForURL(`${rig.demo.apiUrl}/`), page.tap('#back')])
     await hasText(page.locator('#views'), '1 view')
+
+    // The SPA's origin too.
+    const spa = await page.goto(`${rig.demo.spaUrl}/no-such-page`)
+    expect(spa?.status()).toBe(404)
+    await hasText(page.locator('h1'), 'Page not found')
+    await expectWayBack(page, '/', 'Back to the SPA')
+    await expectPhoneFit(page)
   })
 
   it('Redis down: a 503 page that says what happened and that nothing is lost', async () => {
