@@ -11,7 +11,7 @@ import { Strategy as LocalStrategy } from 'passport-local'
 declare module 'koa-session-redis3' {
   interface SessionData {
     // What passport's serializeUser below stores: the user's id, a string (never the user object).
-    passport: { user?: string }
+    passport: { user: string }
   }
 }
 

@@ -10,7 +10,7 @@ import { Strategy as LocalStrategy } from 'passport-local'
 
 declare module 'koa-session-redis3' {
   interface SessionData {
-    passport: { user?: string }
+    passport: { user: string }
   }
 }
 
