@@ -1,4 +1,5 @@
 // The first screen in TypeScript, with typed session data. Run: npx tsx examples/basic.ts
+import { randomBytes } from 'node:crypto'
 import Koa from 'koa'
 import session from 'koa-session-redis3'
 
@@ -10,7 +11,9 @@ declare module 'koa-session-redis3' {
 }
 
 const app = new Koa()
-app.keys = [process.env.SESSION_KEY ?? 'some secret hurr']
+// The key that signs the cookie: set SESSION_KEY, the same on every server. Without it, a random
+// key per start (safe, but every restart logs everyone out).
+app.keys = [process.env.SESSION_KEY ?? randomBytes(32).toString('base64url')]
 const sessions = session(
   { store: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', ttl: 3600, keySchema: 'example:' } },
   app,

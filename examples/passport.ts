@@ -1,6 +1,6 @@
 // Login and logout with koa-passport and passport-local. Run: npx tsx examples/passport.ts
 // Then: curl -i -c jar -b jar -d 'username=alice&password=password' localhost:3000/login
-import { scryptSync, timingSafeEqual } from 'node:crypto'
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
 import { bodyParser } from '@koa/bodyparser'
 import Router from '@koa/router'
 import Koa from 'koa'
@@ -47,7 +47,9 @@ passport.deserializeUser((id: string, done) => {
 })
 
 const app = new Koa()
-app.keys = [process.env.SESSION_KEY ?? 'change me']
+// The key that signs the cookie: set SESSION_KEY, the same on every server. Without it, a random
+// key per start (safe, but every restart logs everyone out).
+app.keys = [process.env.SESSION_KEY ?? randomBytes(32).toString('base64url')]
 app.use(bodyParser())
 app.use(
   session(

@@ -1,6 +1,6 @@
 // "Your devices": list the user's sessions, revoke one of them, or log out everywhere else.
 // Run: npx tsx examples/user-sessions.ts (log in as in passport.ts, then GET /devices)
-import { scryptSync, timingSafeEqual } from 'node:crypto'
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
 import { bodyParser } from '@koa/bodyparser'
 import Router from '@koa/router'
 import Koa, { type Context } from 'koa'
@@ -33,7 +33,9 @@ passport.deserializeUser((id: string, done) => done(null, USERS.has(id) ? { id }
 // A store of your own, to list and revoke sessions; it closes its Redis connection on store.close().
 const store = new RedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
 const app = new Koa()
-app.keys = [process.env.SESSION_KEY ?? 'change me']
+// The key that signs the cookie: set SESSION_KEY, the same on every server. Without it, a random
+// key per start (safe, but every restart logs everyone out).
+app.keys = [process.env.SESSION_KEY ?? randomBytes(32).toString('base64url')]
 app.use(bodyParser())
 app.use(
   session(

@@ -113,7 +113,7 @@ describe.skipIf(!chromiumFound)('demo at phone width in Chromium', { timeout: 40
     await phone.goto(`${rig.demo.apiUrl}/sessions`)
     await hasCount(phone.locator('#sessions tbody tr'), 2)
     await shot(phone, 'phone-sessions', false)
-    // This device's row comes first (the most recently seen) and offers Log out; the laptop's, Revoke.
+    // This device's row comes first and offers Log out; the laptop's, Revoke.
     await expectOnScreen(phone, '#sessions button', ['Log out', 'Revoke'])
     await expectOnScreen(phone, 'header button, #revoke-others', ['Log out', 'Log out everywhere else'])
     await expectNoSidewaysScroll(phone)
