@@ -244,6 +244,30 @@ describe('demo pages: error pages, devices, sessions that ended elsewhere', () =
     const login = (await other.get('/login')).text
     expect(login).toContain('Your session as <b>Alice</b> has ended')
     expect((await other.get('/login')).text).not.toContain('has ended')
+
+    // Expired: the store no longer has it (as after its TTL), and the page says so the same way.
+    const bob = request.agent(app.callback())
+    const res = await bob.post('/login').type('form').send({ username: 'bob', password: 'password' })
+    await store.remove(cookieValue(res) as string)
+    expect((await bob.get('/')).text).toContain('Your session as <b>Bob</b> has ended')
+  })
+
+  it('the "ended" notice trusts only its signed cookie: a forged one names nobody', async () => {
+    const login = await request(app.callback())
+      .post('/login')
+      .type('form')
+      .send({ username: 'alice', password: 'password' })
+    const jar = ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0])
+    const session = jar.filter((c) => c.startsWith('koa.sess')).join('; ')
+    const hint = jar.filter((c) => c.startsWith('demo.was')).join('; ')
+    expect(hint).toMatch(/^demo\.was=alice; demo\.was\.sig=/)
+    await store.destroyUserSessions('alice')
+    const get = (cookie: string) => request(app.callback()).get('/').set('Cookie', cookie)
+    // The real hint says it; a hint without its signature, or with a wrong one, says nothing.
+    expect((await get(`${session}; ${hint}`)).text).toContain('Your session as <b>Alice</b> has ended')
+    for (const forged of ['demo.was=bob', 'demo.was=bob; demo.was.sig=forged']) {
+      expect((await get(`${session}; ${forged}`)).text).not.toContain('has ended')
+    }
   })
 
   it('an explicit logout, and a guest, are never told that a session ended', async () => {
