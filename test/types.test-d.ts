@@ -23,7 +23,7 @@ declare module '../src/index.js' {
   interface SessionData {
     views: number
     profile: { id: string }
-    passport: { user?: string }
+    passport: { user: string }
   }
 }
 
@@ -67,7 +67,7 @@ describe('types', () => {
   it('types: callbacks that receive session data see the augmented SessionData without a cast', () => {
     session({
       userId: (s) => {
-        expectTypeOf(s.passport).toEqualTypeOf<{ user?: string } | undefined>()
+        expectTypeOf(s.passport).toEqualTypeOf<{ user: string } | undefined>()
         return s.passport?.user
       },
       valid: (_ctx, s) => typeof s.views === 'number',
