@@ -6,24 +6,13 @@ import Koa from 'koa'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { hashId } from '../../src/id.js'
-import { MemoryStore, RedisStore, SessionError, type SessionStore, session } from '../../src/index.js'
+import { MemoryStore, RedisStore, SessionError, session } from '../../src/index.js'
 import { type RedisServer, sendCommand, startRedis } from '../redis-servers.js'
-import { cookieFor, cookieId, keysUnder, makeApp, randomId, replay, schema, sess } from './support.js'
+import { cookieFor, cookieId, fileStores, keysUnder, makeApp, randomId, replay, sess } from './support.js'
 
 const port = inject('redisPort')
 const raw = (...args: (string | number)[]) => sendCommand(port, args.map(String))
-const stores: SessionStore[] = []
-const redisStore = (options: { hashIds?: boolean; port?: number } = {}) => {
-  const store = new RedisStore({ port, keySchema: schema('edges'), ...options })
-  stores.push(store)
-  return store
-}
-afterAll(async () => {
-  for (const store of stores) {
-    await store.clear().catch(() => undefined)
-    await store.close()
-  }
-})
+const { make: redisStore, keep } = fileStores(port, 'edges')
 
 describe('a lazy logout ends the stored session', () => {
   it('lazy: ctx.session = null before loadSession() deletes the session; the copied cookie is dead', async () => {
@@ -61,7 +50,7 @@ describe('a lazy logout ends the stored session', () => {
     const server = await startRedis()
     try {
       const store = new RedisStore({ port: server.port, timeout: 300, keySchema: 'lazy-down:' })
-      stores.push(store)
+      keep(store)
       const { app } = makeApp({ store, lazy: true, failOpen: true }, async (ctx) => {
         if (ctx.path === '/logout') ctx.session = null
         else {
@@ -180,7 +169,7 @@ describe('Redis never echoes command arguments into an error', () => {
   for (const hashIds of [true, false]) {
     it(`EVALSHA disabled (hashIds: ${hashIds}): the 503 names the cause, never the key, a field or the id`, async () => {
       const store = new RedisStore({ port: server.port, keySchema: 'renamed:', hashIds })
-      stores.push(store)
+      keep(store)
       const { app, events } = makeApp({ store }, async (ctx) => {
         sess(ctx).secretField = 'secret-value-that-must-not-leak'
         ctx.body = 'ok'

@@ -6,24 +6,13 @@ import Koa from 'koa'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { hashId } from '../../src/id.js'
-import { MemoryStore, RedisStore, SessionError, type SessionStore, session } from '../../src/index.js'
+import { MemoryStore, RedisStore, SessionError, session } from '../../src/index.js'
 import { type RedisServer, sendCommand, startRedis } from '../redis-servers.js'
-import { cookieId, gate, makeApp, replay, schema, sess } from './support.js'
+import { cookieId, fileStores, gate, makeApp, replay, schema, sess } from './support.js'
 
 const port = inject('redisPort')
 const raw = (...args: (string | number)[]) => sendCommand(port, args.map(String))
-const stores: SessionStore[] = []
-const redisStore = (options: { port?: number; timeout?: number } = {}) => {
-  const store = new RedisStore({ port, keySchema: schema('hardening'), ...options })
-  stores.push(store)
-  return store
-}
-afterAll(async () => {
-  for (const store of stores) {
-    await store.clear().catch(() => undefined)
-    await store.close()
-  }
-})
+const { make: redisStore, keep } = fileStores(port, 'hardening')
 
 describe('1. destroying and regenerating fail closed, whatever failOpen says', () => {
   let server: RedisServer
@@ -37,7 +26,7 @@ describe('1. destroying and regenerating fail closed, whatever failOpen says', (
   for (const path of ['/logout', '/regenerate'] as const) {
     it(`failOpen: ${path} with Redis down answers 503, and the server session stays usable only by its own id`, async () => {
       const store = new RedisStore({ port: server.port, timeout: 300, keySchema: 'fail-closed:' })
-      stores.push(store)
+      keep(store)
       const { app } = makeApp({ store, failOpen: true }, async (ctx) => {
         if (ctx.path === '/logout') ctx.session = null
         else if (ctx.path === '/regenerate') await sess(ctx).regenerate()
@@ -61,7 +50,7 @@ describe('1. destroying and regenerating fail closed, whatever failOpen says', (
 
   it('failOpen: a load that works and a destroy that fails (Redis dies in between) is a 503 too', async () => {
     const store = new RedisStore({ port: server.port, timeout: 300, keySchema: 'fail-closed-mid:' })
-    stores.push(store)
+    keep(store)
     const { app } = makeApp({ store, failOpen: true }, async (ctx) => {
       if (ctx.path === '/logout') {
         await server.kill('SIGKILL')
@@ -211,7 +200,7 @@ describe('5. errors carry no session value and no id', () => {
   for (const hashIds of [true, false]) {
     it(`RedisStore (hashIds: ${hashIds}): a Redis error's message and causes hold no value, id or key`, async () => {
       const store = new RedisStore({ port, keySchema: schema('errors'), hashIds })
-      stores.push(store)
+      keep(store)
       const { app, events } = makeApp({ store }, async (ctx) => {
         if (ctx.path === '/create') sess(ctx).secret = 'value-that-must-not-leak'
         else {

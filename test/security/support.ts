@@ -5,7 +5,15 @@ import type { AddressInfo } from 'node:net'
 import net from 'node:net'
 import { Redis } from 'ioredis'
 import Koa, { type Context } from 'koa'
-import { type Session, type SessionOptions, type SessionStore, session } from '../../src/index.js'
+import { afterAll } from 'vitest'
+import {
+  RedisStore,
+  type RedisStoreOptions,
+  type Session,
+  type SessionOptions,
+  type SessionStore,
+  session,
+} from '../../src/index.js'
 import type { RedisClient } from '../../src/store/client.js'
 import { type RespValue, sendCommand } from '../redis-servers.js'
 
@@ -253,4 +261,25 @@ export async function closeRigs(rigs: { server: http.Server; store: SessionStore
     await r.store.clear()
     await r.store.close()
   }
+}
+
+/**
+ * RedisStores of one test file: `make` creates one on `port` with a key schema of its own, `keep`
+ * takes one made elsewhere; all are cleared and closed once the file is done.
+ */
+export function fileStores(port: number, file: string) {
+  const stores: SessionStore[] = []
+  afterAll(async () => {
+    for (const store of stores) {
+      await store.clear().catch(() => undefined)
+      await store.close()
+    }
+  })
+  const keep = <S extends SessionStore>(store: S): S => {
+    stores.push(store)
+    return store
+  }
+  const make = (options: RedisStoreOptions = {}) =>
+    keep(new RedisStore({ port, keySchema: schema(file), ...options }))
+  return { make, keep }
 }
