@@ -143,9 +143,11 @@ class NodeTracker {
         if (connection !== this.#subConnection) throw new Error('the subscriber reconnected')
         this.#subId = id
       }
-      // Default mode, not BCAST: Redis remembers the keys this connection read and invalidates only
-      // those. No NOLOOP: this store's own writes must invalidate too (docs/DESIGN.md).
-      await bounded(this.data.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', id), 'CLIENT TRACKING', t)
+      // OPTIN: Redis remembers only the keys read right after a CLIENT CACHING YES (read-through.ts), never
+      // the ids a plain read found empty: in default mode every unknown id read would stay in its tracking
+      // table for good. Not BCAST: only keys this server cached are reported to it. No NOLOOP: this
+      // store's own writes must invalidate too (docs/DESIGN.md).
+      await bounded(this.data.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', id, 'OPTIN'), 'CLIENT TRACKING', t)
       const line = String(await bounded(this.data.call('CLIENT', 'LIST', 'ID', id), 'CLIENT LIST', t))
       if (!line.includes(` name=${this.#name} `) || !line.includes(' sub=1 ')) {
         throw new Error('the invalidation subscriber is not on the server of the data connection')
