@@ -387,6 +387,88 @@ describe('RedisStore cache (standalone, private server)', () => {
     }
   }, 20_000)
 
+  it('RedisStore cache: a data connection that goes half-open and is killed on the server stops serving within the lease, then tracking resumes', async () => {
+    // Tracking and its REDIRECT live on the data connection. Frozen in the proxy and ended by Redis, it
+    // tracks nothing any more, while the subscriber still answers every heartbeat PING.
+    const proxy = await startProxy(server.port)
+    const c = new RedisStore({
+      port: proxy.port,
+      cache: true,
+      timeout: 200,
+      options: { connectionName: 'frozen' },
+    })
+    try {
+      await on(c)
+      const [data] = proxy.connections
+      const id = await shared()
+      await cached(c, id, '1')
+      const { data: dataId } = await connectionsOf(server.port, 'frozen')
+      data?.freeze()
+      await sendCommand(server.port, ['CLIENT', 'KILL', 'ID', dataId])
+      // A logout on another server, which Redis can no longer report to `c`.
+      expect(await b.remove(id)).toBe(true)
+      const since = performance.now()
+      // The lease of the last heartbeat both connections answered may still serve the old copy (2.5 s
+      // after it was sent, heartbeats every second), never longer. Reads that reach the frozen
+      // connection time out: not the old session either.
+      await until(
+        'c to stop serving the logged-out session',
+        async () => dataOf(await c.load(id, o()).catch(() => null)) === undefined,
+        5_000,
+      )
+      expect(performance.now() - since).toBeLessThan(2_800)
+      for (let i = 0; i < 5; i++) expect(dataOf(await c.load(id, o()).catch(() => null))).toBeUndefined()
+      // The network heals: the client sees its connection close, reconnects, and tracking is back.
+      data?.release()
+      await on(c)
+      await until('c to read Redis again', async () => (await c.load(id, o()).catch(() => 'error')) === null)
+      await cachesAgain(c)
+    } finally {
+      await c.close()
+      await proxy.close()
+    }
+  }, 20_000)
+
+  it('RedisStore cache: tracking turned off on the data connection behind its back is found by the heartbeat, and turned on again', async () => {
+    const proxy = await startProxy(server.port)
+    const c = new RedisStore({ port: proxy.port, cache: true, options: { connectionName: 'untracked' } })
+    try {
+      await on(c)
+      const [data] = proxy.connections
+      const id = await shared()
+      await cached(c, id, '1')
+      const flushes = c.cacheStats()?.flushes ?? 0
+      // Both connections stay up and answer; only the data connection's tracking is gone.
+      data?.inject('*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\nOFF\r\n', '+OK\r\n')
+      await until('tracking to be off', async () => {
+        return (
+          (await clients(server.port)).find((x) => x.name === 'untracked')?.flags?.includes('t') === false
+        )
+      })
+      await b.write(id, { ...opts({ v: '2' }), mode: 'update' })
+      const since = performance.now()
+      // Unreported: the old copy may be served until the next heartbeat's check (within a second).
+      await until(
+        'c to see the change',
+        async () => {
+          const v = dataOf(await c.load(id, o()))
+          expect(['1', '2']).toContain(v)
+          return v === '2'
+        },
+        5_000,
+      )
+      expect(performance.now() - since).toBeLessThan(1_500)
+      expect(c.cacheStats()?.flushes).toBeGreaterThan(flushes)
+      await on(c)
+      await cached(c, id, '2')
+      await b.write(id, { ...opts({ v: '3' }), mode: 'update' })
+      expect(await seenBy(c, id, (r) => dataOf(r) === '3')).toBeLessThan(WINDOW_MS)
+    } finally {
+      await c.close()
+      await proxy.close()
+    }
+  }, 20_000)
+
   it('RedisStore cache: enabling tracking that times out is retried until it succeeds', async () => {
     const proxy = await startProxy(server.port)
     const c = new RedisStore({
