@@ -469,6 +469,34 @@ describe('RedisStore cache (standalone, private server)', () => {
     }
   }, 20_000)
 
+  it('RedisStore.ready: with a cache, resolves once the cache is on (lazy connection included)', async () => {
+    for (const options of [{}, { lazyConnect: true }]) {
+      const fresh = new RedisStore({ port: server.port, cache: true, options })
+      stores.push(fresh)
+      await fresh.ready()
+      expect(fresh.cacheStats()?.status).toBe('on')
+      await fresh.ready()
+    }
+  })
+
+  it('RedisStore.ready: with a cache that cannot be turned on, resolves all the same, the cache not on', async () => {
+    // Enabling is stuck: the data connection's replies are held from its CLIENT TRACKING on.
+    const proxy = await startProxy(server.port)
+    proxy.holdAfter('TRACKING')
+    const c = new RedisStore({ port: proxy.port, cache: true, timeout: 200 })
+    try {
+      await c.ready()
+      expect(c.cacheStats()?.status).not.toBe('on')
+      proxy.holdAfter(undefined)
+      proxy.connections[0]?.release()
+      await on(c)
+      await cachesAgain(c)
+    } finally {
+      await c.close()
+      await proxy.close()
+    }
+  })
+
   it('RedisStore cache: enabling tracking that times out is retried until it succeeds', async () => {
     const proxy = await startProxy(server.port)
     const c = new RedisStore({

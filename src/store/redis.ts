@@ -82,11 +82,14 @@ export class RedisStore implements SessionStore {
 
   /**
    * Resolves once Redis answers (a Cluster: once its slot map is known); rejects with the error a
-   * request would get, naming the address and cause. Await it at boot to fail there.
+   * request would get, naming the address and cause. Await it at boot to fail there. With `cache`, it
+   * then also waits until the cache is `on`, or the first attempt to turn tracking on has failed, for at
+   * most `timeout` ms more; it never rejects because of the cache (see `cacheStats().status`).
    * @example await store.ready() // Redis at 127.0.0.1:6379 failed on ping: … (… ECONNREFUSED …)
    */
   async ready(): Promise<void> {
     await this.#connection.ping()
+    await this.#tracking?.settled()
   }
 
   /** The Redis key of a session id: the id's tag, then the hash of the id (or the id, with `hashIds: false`). */

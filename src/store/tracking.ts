@@ -34,6 +34,8 @@ export class Tracking {
   readonly #heartbeat: NodeJS.Timeout
   #beating = false
   #missed = 0
+  /** Calls waiting in `settled`. */
+  readonly #waiting = new Set<() => void>()
 
   constructor(client: Redis | Cluster, cache: SessionCache, limit: Limit) {
     this.#cache = cache
@@ -56,6 +58,24 @@ export class Tracking {
     for (const tracker of this.#trackers.values()) tracker.close()
     this.#trackers.clear()
     this.#cache.become('closed')
+    this.#wake()
+  }
+
+  /**
+   * Resolves once the cache is `on`, or an attempt to turn tracking on has failed (it is retried), or
+   * the store closed, or after the store's timeout: whichever comes first. Never rejects.
+   */
+  settled(): Promise<void> {
+    if (this.#cache.status === 'on' || this.#cache.status === 'closed') return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.#waiting.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, this.#limit.ms)
+      this.#waiting.add(done)
+    })
   }
 
   /** Takes the current set of data connections: a tracker for each, none for connections gone. */
@@ -92,6 +112,11 @@ export class Tracking {
     }
     if (status === 'on' && this.#cache.status !== 'on') this.#cache.confirm(performance.now(), LEASE_MS)
     this.#cache.become(status)
+    if (status === 'on') this.#wake()
+  }
+
+  #wake(): void {
+    for (const done of [...this.#waiting]) done()
   }
 
   /**
@@ -111,7 +136,7 @@ export class Tracking {
   /** What every tracker reports to. */
   readonly #events = {
     changed: () => this.#sync(),
-    failed: () => undefined,
+    failed: () => this.#wake(),
     invalidate: (message: unknown): void => {
       // RESP2 sends the keys as an array, or a null for FLUSHALL / FLUSHDB.
       if (message === null) this.#cache.clear()
