@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { guestId, hashId, randomId, userTag, withTag } from '../src/id.js'
 import { RedisStore } from '../src/store/redis.js'
 import type { LoadResult } from '../src/store/types.js'
-import { cookiesOf, makeApp } from './helpers.js'
+import { cookiesOf, makeApp, trackedKeys } from './helpers.js'
 import { type RedisServer, sendCommand, startRedis } from './redis-servers.js'
 
 const HOUR = 3_600_000
@@ -22,14 +22,6 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
     if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await sleep(2)
   }
-}
-
-/** Keys in the server's tracking table, for every client (Redis keeps them after a client is gone). */
-async function trackedKeys(port: number): Promise<number> {
-  const info = String(await sendCommand(port, ['INFO', 'stats']))
-  const found = /^tracking_total_keys:(\d+)/m.exec(info)
-  if (!found) throw new Error(`no tracking_total_keys in INFO stats: ${info}`)
-  return Number(found[1])
 }
 
 /** The signed cookie pair an attacker who can sign (a leaked key, a signing oracle) would send for `id`. */
