@@ -168,3 +168,23 @@ describe('SessionCache: keys known to hold a session', () => {
     expect(cache.wants('k')).toBe(false)
   })
 })
+
+describe('SessionCache: refilling after a change', () => {
+  it('SessionCache.drop: a key whose entry was served stays present through its change; one never served does not', () => {
+    const cache = onCache()
+    cache.mark('served', true)
+    fill(cache, 'served', session('1'))
+    expect(cache.get('served')).toEqual(session('1'))
+    cache.drop('served')
+    // A write drops twice (before it is sent and once answered): the second drop keeps it too.
+    cache.drop('served')
+    expect(cache.present('served')).toBe(true)
+    cache.mark('served', false)
+    expect(cache.present('served')).toBe(false)
+
+    cache.mark('unserved', true)
+    fill(cache, 'unserved', session('1'))
+    cache.drop('unserved')
+    expect(cache.present('unserved')).toBe(false)
+  })
+})

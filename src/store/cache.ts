@@ -50,6 +50,8 @@ interface Entry {
   readonly fields: StoredFields
   /** `performance.now()` by which Redis will have expired the key (its PTTL, counted from before the read). */
   readonly expiresAt: number
+  /** Served at least once: the tracked read that filled it paid off. */
+  used: boolean
 }
 
 /** The reads of one key in flight; `stale` once the key changed (or the cache emptied) while they were. */
@@ -77,8 +79,8 @@ export interface Ticket {
  * answered with no change of that key, no flush and no loss of tracking in between (`begin`, `end`).
  *
  * It also remembers which keys a plain (untracked) read found holding a session since they last changed
- * here (`mark`, `present`): only those are worth a tracked read, and only a tracked read fills
- * (`read-through.ts`), so Redis tracks no key that holds no session.
+ * here, or were served from it before they changed (`mark`, `present`): only those are worth a tracked
+ * read, and only a tracked read fills (`read-through.ts`), so Redis tracks no key that holds no session.
  */
 export class SessionCache {
   readonly max: number
@@ -94,9 +96,12 @@ export class SessionCache {
   /** With `max: 1` a second generation would hold a second entry. */
   readonly #keepOld: boolean
   readonly #reading = new Map<string, Reading>()
-  /** Keys an untracked read found holding a session, in two generations as the entries. */
-  #seen = new Set<string>()
-  #seenBefore = new Set<string>()
+  /**
+   * Keys an untracked read found holding a session, in two generations as the entries: `true` once an
+   * entry of the key was served, so its next change need not be followed by two reads before a refill.
+   */
+  #seen = new Map<string, boolean>()
+  #seenBefore = new Map<string, boolean>()
   #hits = 0
   #misses = 0
   #invalidations = 0
@@ -153,6 +158,7 @@ export class SessionCache {
       return this.#miss()
     }
     this.#hits++
+    entry.used = true
     return entry.fields
   }
 
@@ -165,16 +171,22 @@ export class SessionCache {
       if (!this.#seen.delete(key)) this.#seenBefore.delete(key)
       return
     }
-    if (this.#seen.has(key)) return
-    if (this.#seen.size >= this.#limit) {
-      this.#seenBefore = this.#keepOld ? this.#seen : new Set()
-      this.#seen = new Set()
-    }
-    this.#seenBefore.delete(key)
-    this.#seen.add(key)
+    if (!this.#seen.has(key)) this.#note(key, this.#seenBefore.get(key) ?? false)
   }
 
-  /** True when an untracked read found a session at `key`, and nothing here has changed it since. */
+  #note(key: string, used: boolean): void {
+    if (!this.#seen.has(key) && this.#seen.size >= this.#limit) {
+      this.#seenBefore = this.#keepOld ? this.#seen : new Map()
+      this.#seen = new Map()
+    }
+    this.#seenBefore.delete(key)
+    this.#seen.set(key, used)
+  }
+
+  /**
+   * True when an untracked read found a session at `key` and nothing here has changed it since, or an
+   * entry of it was served before its last change: a read of it is worth following with a tracked read.
+   */
   present(key: string): boolean {
     return this.#seen.has(key) || this.#seenBefore.has(key)
   }
@@ -206,14 +218,18 @@ export class SessionCache {
     if (--reading.count === 0 && this.#reading.get(key) === reading) this.#reading.delete(key)
     if (fields === undefined || !(pttl > 0) || reading.stale) return
     if (reading.epoch !== this.#epoch || this.#status !== 'on') return
-    this.#put(key, { fields: Object.freeze(fields), expiresAt: ticket.sentAt + pttl })
+    this.#put(key, { fields: Object.freeze(fields), expiresAt: ticket.sentAt + pttl, used: false })
   }
 
   /** `key` changed (in Redis, or by this store): forget it, and keep any read of it in flight from filling. */
   drop(key: string): void {
     this.#invalidations++
+    const entry = this.#young.get(key) ?? this.#old.get(key)
     if (!this.#young.delete(key)) this.#old.delete(key)
-    this.mark(key, false)
+    // A session served from the cache is refilled on its next read; one that changed before it was
+    // cached or served (a session written on every request) waits for two reads with no change between.
+    if (entry?.used) this.#note(key, true)
+    else if (entry !== undefined || !(this.#seen.get(key) ?? this.#seenBefore.get(key))) this.mark(key, false)
     const reading = this.#reading.get(key)
     if (reading !== undefined) {
       reading.stale = true

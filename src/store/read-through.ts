@@ -34,10 +34,12 @@ export function endOfTurn(): Promise<void> {
 /**
  * The reads of a store with a cache that the cache could not serve. Tracking is OPTIN (`tracking.ts`):
  * a plain read leaves nothing in Redis's tracking table, whatever it finds, so the read a request waits
- * for is always a plain HGETALL. Only a key that such a read found holding a session twice in a row gets
- * a tracked read, sent in the background right after the second: `CLIENT CACHING YES`, HGETALL, PTTL,
- * whose reply fills the cache. An anonymous visitor, an unknown, expired or forged id, or a session
- * changed on every request never costs Redis a tracking entry (docs/DESIGN.md, "The session cache").
+ * for is always a plain HGETALL. A key that such a read found holding a session, and that has not changed
+ * here since (or whose cached copy was served before it changed), gets a tracked read on its next read,
+ * sent in the background right after that read's plain HGETALL found the session still there:
+ * `CLIENT CACHING YES`, HGETALL, PTTL, whose reply fills the cache. An anonymous visitor, an unknown,
+ * expired or forged id, or a session changed on every request never costs Redis a tracking entry
+ * (docs/DESIGN.md, "The session cache").
  */
 export class ReadThrough {
   readonly #cache: SessionCache
