@@ -469,6 +469,29 @@ describe('RedisStore cache (standalone, private server)', () => {
     }
   }, 20_000)
 
+  it('RedisStore.load: a tracked read refused because tracking is off fills nothing', async () => {
+    const proxy = await startProxy(server.port)
+    const c = new RedisStore({ port: proxy.port, cache: true })
+    try {
+      await on(c)
+      const [data] = proxy.connections
+      const id = randomId()
+      expect(await b.write(id, { ...opts({ v: '1' }), mode: 'create' })).toBe(true)
+      // Tracking goes off behind the store's back, before the heartbeat can tell: CLIENT CACHING is refused.
+      data?.inject('*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\nOFF\r\n', '+OK\r\n')
+      await sendCommand(server.port, ['CONFIG', 'RESETSTAT'])
+      for (let i = 0; i < 2; i++) expect(dataOf(await c.load(id, o()))).toBe('1')
+      // Answered after the tracked read's reply, on the same connection.
+      await c.count()
+      const info = String(await sendCommand(server.port, ['INFO', 'commandstats']))
+      expect(info).toMatch(/^cmdstat_client\|caching:calls=1,.*failed_calls=1/m)
+      expect(c.cacheStats()?.size).toBe(0)
+    } finally {
+      await c.close()
+      await proxy.close()
+    }
+  })
+
   it('RedisStore.ready: with a cache, resolves once the cache is on (lazy connection included)', async () => {
     for (const options of [{}, { lazyConnect: true }]) {
       const fresh = new RedisStore({ port: server.port, cache: true, options })
