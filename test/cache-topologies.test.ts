@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { guestId, randomId } from '../src/id.js'
 import { RedisStore } from '../src/store/redis.js'
 import type { LoadResult } from '../src/store/types.js'
+import { trackedKeys } from './helpers.js'
 import {
   type RedisCluster,
   sendCommand,
@@ -145,6 +146,28 @@ describe('RedisStore cache: Cluster (3 masters)', () => {
       expect(await seenBy(a, changed.id, '1')).toBeLessThan(WINDOW_MS)
       await cached(a, changed.id, '1')
     }
+  })
+
+  it('unknown ids on every master leave no tracking entry; a cached session is tracked on its master', async () => {
+    const tracked = () => Promise.all(cluster.nodes.map((node) => trackedKeys(node.port)))
+    const before = await tracked()
+    for (let i = 0; i < 300; i++) {
+      const id = guestId()
+      expect(await a.load(id, o())).toBeNull()
+      expect(await a.load(id, o())).toBeNull()
+    }
+    expect(await tracked()).toEqual(before)
+    const id = guestId()
+    expect(await write(b, id, 'create', '1')).toBe(true)
+    await cached(a, id, '1')
+    const holders: number[] = []
+    for (const node of cluster.nodes) {
+      if ((await sendCommand(node.port, ['EXISTS', b.key(id)]).catch(() => 0)) === 1) holders.push(node.port)
+    }
+    const after = await tracked()
+    const grew = cluster.nodes.filter((_, i) => (after[i] ?? 0) > (before[i] ?? 0)).map((node) => node.port)
+    expect(grew).toEqual(holders)
+    expect(after.reduce((x, y) => x + y, 0)).toBe(before.reduce((x, y) => x + y, 0) + 1)
   })
 
   it('a master restart empties the cache; nothing cached before is served; tracking resumes', async () => {

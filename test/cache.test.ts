@@ -51,6 +51,15 @@ const isGone = (r: LoadResult): boolean => r === null
 
 const on = (store: RedisStore) => until('the cache to be on', () => store.cacheStats()?.status === 'on')
 
+/** Reads `id` through `store` until a read is served from its cache; every read must give `v`. */
+async function cached(store: RedisStore, id: string, v: string): Promise<void> {
+  await until(`${id} to be served from the cache`, async () => {
+    const hits = store.cacheStats()?.hits ?? 0
+    expect(dataOf(await store.load(id, o()))).toBe(v)
+    return (store.cacheStats()?.hits ?? 0) > hits
+  })
+}
+
 /** Commands Redis ran since the last CONFIG RESETSTAT, by name, harness commands left out. */
 async function commandCalls(port: number): Promise<Record<string, number>> {
   const info = String(await sendCommand(port, ['INFO', 'commandstats']))
@@ -108,7 +117,7 @@ describe('RedisStore cache (standalone, private server)', () => {
   async function shared(set: StoredFields = { v: '1' }, id = randomId(), extra = {}): Promise<string> {
     expect(await b.write(id, { ...opts(set, extra), mode: 'create' })).toBe(true)
     for (const store of [a, b]) {
-      // The invalidation of `b`'s own create may come after a first read and drop what it cached.
+      // A session is cached from its second read since it last changed (read-through.ts).
       await until('the session to be served from the cache', async () => {
         const hits = store.cacheStats()?.hits ?? 0
         expect(await store.load(id, o())).toMatchObject(set)
@@ -120,12 +129,7 @@ describe('RedisStore cache (standalone, private server)', () => {
 
   /** Waits until `c` serves a freshly written shared session from its cache again (tracking is back). */
   async function cachesAgain(c: RedisStore): Promise<void> {
-    const id = await shared()
-    await until('c to cache it', async () => {
-      const hits = c.cacheStats()?.hits ?? 0
-      expect(dataOf(await c.load(id, o()))).toBe('1')
-      return (c.cacheStats()?.hits ?? 0) > hits
-    })
+    await cached(c, await shared(), '1')
   }
 
   it('RedisStore.load: a change made through another server is seen within 50 ms', async () => {
@@ -156,11 +160,12 @@ describe('RedisStore cache (standalone, private server)', () => {
   })
 
   it('RedisStore.load: an expiry is seen within 50 ms, however late Redis reports it', async () => {
+    // Long enough to be cached: a session about to expire is not (read-through.ts, FILL_MARGIN_MS).
     const created = performance.now()
-    const id = await shared({ v: '1' }, randomId(), { ttl: 400 })
+    const id = await shared({ v: '1' }, randomId(), { ttl: 1_500 })
     expect(dataOf(await a.load(id, o()))).toBe('1')
-    await until('the TTL to run out', () => performance.now() > created + 400, 2_000)
-    expect(await seenBy(a, id, isGone, created + 400)).toBeLessThan(WINDOW_MS)
+    await until('the TTL to run out', () => performance.now() > created + 1_500, 3_000)
+    expect(await seenBy(a, id, isGone, created + 1_500)).toBeLessThan(WINDOW_MS)
   })
 
   it('RedisStore.load: a FLUSHALL is seen within 50 ms', async () => {
@@ -256,7 +261,7 @@ describe('RedisStore cache (standalone, private server)', () => {
     })
     // Back: it fills again, and hears of changes again.
     await on(a)
-    expect(dataOf(await a.load(id, o()))).toBe('2')
+    await cached(a, id, '2')
     expect(a.cacheStats()?.size).toBeGreaterThan(0)
     await b.write(id, { ...opts({ v: '3' }), mode: 'update' })
     expect(await seenBy(a, id, (r) => dataOf(r) === '3')).toBeLessThan(WINDOW_MS)
@@ -299,26 +304,38 @@ describe('RedisStore cache (standalone, private server)', () => {
     expect(await seenBy(a, again, (r) => dataOf(r) === '2')).toBeLessThan(WINDOW_MS)
   })
 
-  it('RedisStore.load: an invalidation that overtakes the reply of the read it concerns keeps that reply out', async () => {
-    // The store's connections go through a proxy that can hold the data connection's replies, so the
-    // invalidation of a change made after the HGETALL ran arrives before the HGETALL's (older) reply.
+  it('RedisStore.load: an invalidation that overtakes the reply of the tracked read it concerns keeps that reply out', async () => {
+    // The store's connections go through a proxy that holds the data connection's replies from its tracked
+    // read (CLIENT CACHING YES) on, so the invalidation of a change made after that read ran arrives before
+    // the read's (older) reply.
     const proxy = await startProxy(server.port)
     const racy = new RedisStore({ port: proxy.port, cache: true })
     try {
       await on(racy)
       const [data] = proxy.connections
       const id = await shared()
-      data?.hold()
+      // The first read is plain, and notes the session; the second is answered by a plain read too, and
+      // sends the tracked read that fills.
+      expect(dataOf(await racy.load(id, o()))).toBe('1')
       await sendCommand(server.port, ['CONFIG', 'RESETSTAT'])
-      const pending = racy.load(id, o())
-      await until('Redis to run the read', async () => (await commandCalls(server.port)).pttl === 1)
+      proxy.holdAfter('CACHING')
+      expect(dataOf(await racy.load(id, o()))).toBe('1')
+      await until('Redis to run the tracked read', async () => {
+        const calls = await commandCalls(server.port)
+        return calls['client|caching'] === 1 && calls.pttl === 2
+      })
+      await until("the tracked read's reply to be held", () => (data?.held ?? 0) > 0)
       const invalidations = racy.cacheStats()?.invalidations ?? 0
       await b.write(id, { ...opts({ v: '2' }), mode: 'update' })
       await until('the invalidation to arrive', () => (racy.cacheStats()?.invalidations ?? 0) > invalidations)
+      proxy.holdAfter(undefined)
       data?.release()
-      // The read was in flight before the change: it may answer the old value, as any request in flight would.
-      expect(dataOf(await pending)).toBe('1')
+      // Answered after the tracked read's reply, on the same connection: by then that reply was handled.
+      await racy.count()
+      expect(racy.cacheStats()?.size).toBe(0)
+      const misses = racy.cacheStats()?.misses ?? 0
       expect(dataOf(await racy.load(id, o()))).toBe('2')
+      expect(racy.cacheStats()?.misses).toBe(misses + 1)
     } finally {
       await racy.close()
       await proxy.close()
@@ -369,6 +386,139 @@ describe('RedisStore cache (standalone, private server)', () => {
       await proxy.close()
     }
   }, 20_000)
+
+  it('RedisStore cache: a data connection that goes half-open and is killed on the server stops serving within the lease, then tracking resumes', async () => {
+    // Tracking and its REDIRECT live on the data connection. Frozen in the proxy and ended by Redis, it
+    // tracks nothing any more, while the subscriber still answers every heartbeat PING.
+    const proxy = await startProxy(server.port)
+    const c = new RedisStore({
+      port: proxy.port,
+      cache: true,
+      timeout: 200,
+      options: { connectionName: 'frozen' },
+    })
+    try {
+      await on(c)
+      const [data] = proxy.connections
+      const id = await shared()
+      await cached(c, id, '1')
+      const { data: dataId } = await connectionsOf(server.port, 'frozen')
+      data?.freeze()
+      await sendCommand(server.port, ['CLIENT', 'KILL', 'ID', dataId])
+      // A logout on another server, which Redis can no longer report to `c`.
+      expect(await b.remove(id)).toBe(true)
+      const since = performance.now()
+      // The lease of the last heartbeat both connections answered may still serve the old copy (2.5 s
+      // after it was sent, heartbeats every second), never longer. Reads that reach the frozen
+      // connection time out: not the old session either.
+      await until(
+        'c to stop serving the logged-out session',
+        async () => dataOf(await c.load(id, o()).catch(() => null)) === undefined,
+        5_000,
+      )
+      expect(performance.now() - since).toBeLessThan(2_800)
+      for (let i = 0; i < 5; i++) expect(dataOf(await c.load(id, o()).catch(() => null))).toBeUndefined()
+      // The network heals: the client sees its connection close, reconnects, and tracking is back.
+      data?.release()
+      await on(c)
+      await until('c to read Redis again', async () => (await c.load(id, o()).catch(() => 'error')) === null)
+      await cachesAgain(c)
+    } finally {
+      await c.close()
+      await proxy.close()
+    }
+  }, 20_000)
+
+  it('RedisStore cache: tracking turned off on the data connection behind its back is found by the heartbeat, and turned on again', async () => {
+    const proxy = await startProxy(server.port)
+    const c = new RedisStore({ port: proxy.port, cache: true, options: { connectionName: 'untracked' } })
+    try {
+      await on(c)
+      const [data] = proxy.connections
+      const id = await shared()
+      await cached(c, id, '1')
+      const flushes = c.cacheStats()?.flushes ?? 0
+      // Both connections stay up and answer; only the data connection's tracking is gone.
+      data?.inject('*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\nOFF\r\n', '+OK\r\n')
+      await until('tracking to be off', async () => {
+        return (
+          (await clients(server.port)).find((x) => x.name === 'untracked')?.flags?.includes('t') === false
+        )
+      })
+      await b.write(id, { ...opts({ v: '2' }), mode: 'update' })
+      const since = performance.now()
+      // Unreported: the old copy may be served until the next heartbeat's check (within a second).
+      await until(
+        'c to see the change',
+        async () => {
+          const v = dataOf(await c.load(id, o()))
+          expect(['1', '2']).toContain(v)
+          return v === '2'
+        },
+        5_000,
+      )
+      expect(performance.now() - since).toBeLessThan(1_500)
+      expect(c.cacheStats()?.flushes).toBeGreaterThan(flushes)
+      await on(c)
+      await cached(c, id, '2')
+      await b.write(id, { ...opts({ v: '3' }), mode: 'update' })
+      expect(await seenBy(c, id, (r) => dataOf(r) === '3')).toBeLessThan(WINDOW_MS)
+    } finally {
+      await c.close()
+      await proxy.close()
+    }
+  }, 20_000)
+
+  it('RedisStore.load: a tracked read refused because tracking is off fills nothing', async () => {
+    const proxy = await startProxy(server.port)
+    const c = new RedisStore({ port: proxy.port, cache: true })
+    try {
+      await on(c)
+      const [data] = proxy.connections
+      const id = randomId()
+      expect(await b.write(id, { ...opts({ v: '1' }), mode: 'create' })).toBe(true)
+      // Tracking goes off behind the store's back, before the heartbeat can tell: CLIENT CACHING is refused.
+      data?.inject('*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\nOFF\r\n', '+OK\r\n')
+      await sendCommand(server.port, ['CONFIG', 'RESETSTAT'])
+      for (let i = 0; i < 2; i++) expect(dataOf(await c.load(id, o()))).toBe('1')
+      // Answered after the tracked read's reply, on the same connection.
+      await c.count()
+      const info = String(await sendCommand(server.port, ['INFO', 'commandstats']))
+      expect(info).toMatch(/^cmdstat_client\|caching:calls=1,.*failed_calls=1/m)
+      expect(c.cacheStats()?.size).toBe(0)
+    } finally {
+      await c.close()
+      await proxy.close()
+    }
+  })
+
+  it('RedisStore.ready: with a cache, resolves once the cache is on (lazy connection included)', async () => {
+    for (const options of [{}, { lazyConnect: true }]) {
+      const fresh = new RedisStore({ port: server.port, cache: true, options })
+      stores.push(fresh)
+      await fresh.ready()
+      expect(fresh.cacheStats()?.status).toBe('on')
+      await fresh.ready()
+    }
+  })
+
+  it('RedisStore.ready: with a cache that cannot be turned on, resolves all the same, the cache not on', async () => {
+    // Enabling is stuck: the data connection's replies are held from its CLIENT TRACKING on.
+    const proxy = await startProxy(server.port)
+    proxy.holdAfter('TRACKING')
+    const c = new RedisStore({ port: proxy.port, cache: true, timeout: 200 })
+    try {
+      await c.ready()
+      expect(c.cacheStats()?.status).not.toBe('on')
+      proxy.holdAfter(undefined)
+      proxy.connections[0]?.release()
+      await on(c)
+      await cachesAgain(c)
+    } finally {
+      await c.close()
+      await proxy.close()
+    }
+  })
 
   it('RedisStore cache: enabling tracking that times out is retried until it succeeds', async () => {
     const proxy = await startProxy(server.port)

@@ -3,6 +3,7 @@ import Koa from 'koa'
 import { inject } from 'vitest'
 import { type SessionOptions, session } from '../src/index.js'
 import { RedisStore } from '../src/store/redis.js'
+import { sendCommand } from './redis-servers.js'
 
 let schemas = 0
 
@@ -36,4 +37,12 @@ export function cookiesOf(res: { headers: Record<string, unknown> }): Record<str
 export function cookieHeader(res: { headers: Record<string, unknown> }, key = 'koa.sess'): string {
   const c = cookiesOf(res)
   return `${key}=${c[key]}; ${key}.sig=${c[`${key}.sig`]}`
+}
+
+/** Keys in a Redis server's tracking table (`INFO stats`), every client's: Redis keeps them after a client is gone. */
+export async function trackedKeys(port: number): Promise<number> {
+  const info = String(await sendCommand(port, ['INFO', 'stats']))
+  const found = /^tracking_total_keys:(\d+)/m.exec(info)
+  if (!found) throw new Error(`no tracking_total_keys in INFO stats: ${info}`)
+  return Number(found[1])
 }

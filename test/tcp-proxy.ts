@@ -6,8 +6,18 @@ import net from 'node:net'
 export interface ProxiedConnection {
   /** Keeps what the server sends from reaching the client until {@link ProxiedConnection.release}. */
   hold(): void
-  /** Delivers what was held and passes everything through again. */
+  /**
+   * Holds as `hold()` does, and from now on keeps the client's side open when the server closes its
+   * side: the client is left with a half-open connection that never answers, as after a network fault.
+   */
+  freeze(): void
+  /** Delivers what was held and passes everything through again (a frozen one whose server side closed: closes). */
   release(): void
+  /**
+   * Sends `command` (raw RESP) to the server as if the client had, and keeps the first `reply` that comes
+   * back from reaching the client: a change of the connection's state that the client cannot see.
+   */
+  inject(command: string, reply: string): void
   /** Bytes held back now. */
   readonly held: number
 }
@@ -35,25 +45,33 @@ export async function startProxy(target: number | ((index: number) => number)): 
   const server = net.createServer((client) => {
     const port = typeof target === 'number' ? target : target(connections.length)
     const upstream = net.connect({ port, host: '127.0.0.1' })
+    let frozen = false
+    const end = (s: net.Socket) => {
+      sockets.delete(s)
+      // Frozen: what the server closed stays open on the client's side, until `release()`.
+      if (s === upstream && frozen) return
+      client.destroy()
+      upstream.destroy()
+    }
     for (const s of [client, upstream]) {
       sockets.add(s)
       s.setNoDelay(true)
-      s.on('error', () => {
-        client.destroy()
-        upstream.destroy()
-      })
-      s.on('close', () => {
-        sockets.delete(s)
-        client.destroy()
-        upstream.destroy()
-      })
+      s.on('error', () => end(s))
+      s.on('close', () => end(s))
     }
     let held: Buffer[] | undefined
+    let swallow: string | undefined
     client.on('data', (chunk) => {
       if (trigger !== undefined && chunk.includes(trigger)) held ??= []
-      upstream.write(chunk)
+      if (!upstream.destroyed) upstream.write(chunk)
     })
-    upstream.on('data', (chunk) => {
+    upstream.on('data', (data: Buffer) => {
+      let chunk = data
+      const at = swallow === undefined ? -1 : chunk.indexOf(swallow)
+      if (swallow !== undefined && at >= 0) {
+        chunk = Buffer.concat([chunk.subarray(0, at), chunk.subarray(at + swallow.length)])
+        swallow = undefined
+      }
       if (held) held.push(chunk)
       else client.write(chunk)
     })
@@ -61,10 +79,20 @@ export async function startProxy(target: number | ((index: number) => number)): 
       hold: () => {
         held ??= []
       },
+      freeze: () => {
+        frozen = true
+        held ??= []
+      },
       release: () => {
         const chunks = held ?? []
         held = undefined
-        for (const chunk of chunks) client.write(chunk)
+        frozen = false
+        if (upstream.destroyed) client.destroy()
+        else for (const chunk of chunks) client.write(chunk)
+      },
+      inject: (command, reply) => {
+        swallow = reply
+        upstream.write(command)
       },
       get held() {
         return (held ?? []).reduce((n, chunk) => n + chunk.length, 0)

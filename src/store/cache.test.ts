@@ -127,3 +127,64 @@ describe('SessionCache', () => {
     expect(cache.get('cold0')).toBeUndefined()
   })
 })
+
+describe('SessionCache: keys known to hold a session', () => {
+  it('SessionCache.mark: a key noted present stays so until it changes, is noted absent, or the cache empties', () => {
+    const cache = onCache()
+    expect(cache.present('k')).toBe(false)
+    cache.mark('k', true)
+    expect(cache.present('k')).toBe(true)
+    cache.drop('k')
+    expect(cache.present('k')).toBe(false)
+    cache.mark('k', true)
+    cache.mark('k', false)
+    expect(cache.present('k')).toBe(false)
+    cache.mark('k', true)
+    cache.clear()
+    expect(cache.present('k')).toBe(false)
+    cache.mark('k', true)
+    cache.become('off')
+    expect(cache.present('k')).toBe(false)
+  })
+
+  it.each([1, 2, 10])('SessionCache.mark: remembers at most max (%i) keys, the most recent ones', (max) => {
+    const cache = onCache(max)
+    for (let i = 0; i < 4 * max + 3; i++) cache.mark(`k${i}`, true)
+    const kept = Array.from({ length: 4 * max + 3 }, (_, i) => `k${i}`).filter((k) => cache.present(k))
+    expect(kept.length).toBeLessThanOrEqual(max)
+    expect(kept).toContain(`k${4 * max + 2}`)
+  })
+
+  it('SessionCache.wants: a fill is wanted only while `on`, with no entry and no fill of the key in flight', () => {
+    const cache = onCache()
+    expect(cache.wants('k')).toBe(true)
+    const ticket = cache.begin('k')
+    expect(cache.wants('k')).toBe(false)
+    cache.end(ticket as NonNullable<typeof ticket>, session('1'), LEASE)
+    expect(cache.wants('k')).toBe(false)
+    cache.drop('k')
+    expect(cache.wants('k')).toBe(true)
+    cache.become('off')
+    expect(cache.wants('k')).toBe(false)
+  })
+})
+
+describe('SessionCache: refilling after a change', () => {
+  it('SessionCache.drop: a key whose entry was served stays present through its change; one never served does not', () => {
+    const cache = onCache()
+    cache.mark('served', true)
+    fill(cache, 'served', session('1'))
+    expect(cache.get('served')).toEqual(session('1'))
+    cache.drop('served')
+    // A write drops twice (before it is sent and once answered): the second drop keeps it too.
+    cache.drop('served')
+    expect(cache.present('served')).toBe(true)
+    cache.mark('served', false)
+    expect(cache.present('served')).toBe(false)
+
+    cache.mark('unserved', true)
+    fill(cache, 'unserved', session('1'))
+    cache.drop('unserved')
+    expect(cache.present('unserved')).toBe(false)
+  })
+})

@@ -1,13 +1,24 @@
 /** The in-process session cache of RedisStore's `cache` option: entries, reads in flight, and its status. */
 import { performance } from 'node:perf_hooks'
-import type { Connection } from './client.js'
-import { badMaxAge, timestamp } from './lifetime.js'
 import type { StoredFields } from './types.js'
 
 /**
  * The lifecycle of a session cache (docs/DESIGN.md, "The session cache"):
  * `off` ──connected──▶ `enabling` ──tracking confirmed──▶ `on`, and back to `off` on any loss of
  * tracking; `closed` with the store. Only `on` serves or fills entries; leaving `on` empties the cache.
+ *
+ * - `off`: tracking is not confirmed, so every read goes to Redis. The status before the store's
+ *   connections are up, after a connection closes, a failed heartbeat check, a Sentinel failover or a
+ *   Cluster node change until tracking is confirmed again, and for good on a server without
+ *   `CLIENT TRACKING` (the store asks it again, less and less often).
+ * - `enabling`: the connections are up and the store is turning tracking on and checking that it took
+ *   effect (a few commands, normally a millisecond); reads still go to Redis.
+ * - `on`: tracking is confirmed on every connection the store reads from: reads are served from the
+ *   cache and fill it. A heartbeat that has not answered for 2.5 s makes reads go to Redis even so.
+ * - `closed`: the store was closed; final.
+ *
+ * @example
+ * if (store.cacheStats()?.status !== 'on') log.warn('session cache not serving: every read goes to Redis')
  */
 export type CacheStatus = 'off' | 'enabling' | 'on' | 'closed'
 
@@ -27,7 +38,7 @@ export interface CacheStats {
   max: number
   /** Reads served from the cache. */
   hits: number
-  /** Reads that went to Redis (not cached, expired, or the cache was not `on`). */
+  /** Reads that went to Redis (not cached yet, changed, expired, or the cache was not `on`). */
   misses: number
   /** Keys Redis said changed (any server's write, expiry, eviction), and keys this store wrote. */
   invalidations: number
@@ -39,6 +50,8 @@ interface Entry {
   readonly fields: StoredFields
   /** `performance.now()` by which Redis will have expired the key (its PTTL, counted from before the read). */
   readonly expiresAt: number
+  /** Served at least once: the tracked read that filled it paid off. */
+  used: boolean
 }
 
 /** The reads of one key in flight; `stale` once the key changed (or the cache emptied) while they were. */
@@ -64,6 +77,10 @@ export interface Ticket {
  *
  * The rule that keeps it true: an entry is filled only from a read sent while the cache was `on` and
  * answered with no change of that key, no flush and no loss of tracking in between (`begin`, `end`).
+ *
+ * It also remembers which keys a plain (untracked) read found holding a session since they last changed
+ * here, or were served from it before they changed (`mark`, `present`): only those are worth a tracked
+ * read, and only a tracked read fills (`read-through.ts`), so Redis tracks no key that holds no session.
  */
 export class SessionCache {
   readonly max: number
@@ -79,6 +96,12 @@ export class SessionCache {
   /** With `max: 1` a second generation would hold a second entry. */
   readonly #keepOld: boolean
   readonly #reading = new Map<string, Reading>()
+  /**
+   * Keys an untracked read found holding a session, in two generations as the entries: `true` once an
+   * entry of the key was served, so its next change need not be followed by two reads before a refill.
+   */
+  #seen = new Map<string, boolean>()
+  #seenBefore = new Map<string, boolean>()
   #hits = 0
   #misses = 0
   #invalidations = 0
@@ -135,7 +158,42 @@ export class SessionCache {
       return this.#miss()
     }
     this.#hits++
+    entry.used = true
     return entry.fields
+  }
+
+  /**
+   * Notes what an untracked read of `key` found: a session (`true`) or not. A key noted present is
+   * worth a tracked read that fills the cache; nothing else is, since Redis would keep tracking it.
+   */
+  mark(key: string, present: boolean): void {
+    if (!present) {
+      if (!this.#seen.delete(key)) this.#seenBefore.delete(key)
+      return
+    }
+    if (!this.#seen.has(key)) this.#note(key, this.#seenBefore.get(key) ?? false)
+  }
+
+  #note(key: string, used: boolean): void {
+    if (!this.#seen.has(key) && this.#seen.size >= this.#limit) {
+      this.#seenBefore = this.#keepOld ? this.#seen : new Map()
+      this.#seen = new Map()
+    }
+    this.#seenBefore.delete(key)
+    this.#seen.set(key, used)
+  }
+
+  /**
+   * True when an untracked read found a session at `key` and nothing here has changed it since, or an
+   * entry of it was served before its last change: a read of it is worth following with a tracked read.
+   */
+  present(key: string): boolean {
+    return this.#seen.has(key) || this.#seenBefore.has(key)
+  }
+
+  /** True when a read that fills `key` is worth sending: the cache is `on`, has no entry and no such read in flight. */
+  wants(key: string): boolean {
+    return this.#status === 'on' && !this.#reading.has(key) && !this.#young.has(key) && !this.#old.has(key)
   }
 
   /** Registers a read of `key` about to be sent; undefined when its reply may not fill the cache. */
@@ -160,13 +218,18 @@ export class SessionCache {
     if (--reading.count === 0 && this.#reading.get(key) === reading) this.#reading.delete(key)
     if (fields === undefined || !(pttl > 0) || reading.stale) return
     if (reading.epoch !== this.#epoch || this.#status !== 'on') return
-    this.#put(key, { fields: Object.freeze(fields), expiresAt: ticket.sentAt + pttl })
+    this.#put(key, { fields: Object.freeze(fields), expiresAt: ticket.sentAt + pttl, used: false })
   }
 
   /** `key` changed (in Redis, or by this store): forget it, and keep any read of it in flight from filling. */
   drop(key: string): void {
     this.#invalidations++
+    const entry = this.#young.get(key) ?? this.#old.get(key)
     if (!this.#young.delete(key)) this.#old.delete(key)
+    // A session served from the cache is refilled on its next read; one that changed before it was
+    // cached or served (a session written on every request) waits for two reads with no change between.
+    if (entry?.used) this.#note(key, true)
+    else if (entry !== undefined || !(this.#seen.get(key) ?? this.#seenBefore.get(key))) this.mark(key, false)
     const reading = this.#reading.get(key)
     if (reading !== undefined) {
       reading.stale = true
@@ -180,6 +243,8 @@ export class SessionCache {
     this.#epoch++
     this.#young.clear()
     this.#old.clear()
+    this.#seen.clear()
+    this.#seenBefore.clear()
     for (const reading of this.#reading.values()) reading.stale = true
     this.#reading.clear()
   }
@@ -209,69 +274,5 @@ export class SessionCache {
     }
     this.#old.delete(key)
     this.#young.set(key, entry)
-  }
-}
-
-let turn: Promise<void> | undefined
-
-/**
- * Resolves in the check phase of this event-loop turn, after its I/O callbacks: one promise (one
- * `setImmediate`) for every caller in the turn. A cached read waits for it, so an invalidation read in
- * the same turn is applied before the entry is looked up, and the responses of a turn's cached reads are
- * written together, as they are after a Redis reply. Answering each request in the tick that parsed it
- * cost 1.7× the CPU per request on loopback (bench/README.md, "What the profiles showed").
- */
-export function endOfTurn(): Promise<void> {
-  turn ??= new Promise((resolve) =>
-    setImmediate(() => {
-      turn = undefined
-      resolve()
-    }),
-  )
-  return turn
-}
-
-/**
- * HGETALL of `key` through `cache`, with its PTTL in the same round trip: the reply is cached when it is a
- * session (with `_c`, and no `_m` that the read must repair) and nothing changed while it was in flight.
- */
-export async function readThrough(
-  cache: SessionCache,
-  connection: Connection,
-  key: string,
-): Promise<StoredFields> {
-  const ticket = cache.begin(key)
-  if (ticket === undefined) return connection.hgetall(key)
-  let fields: StoredFields | undefined
-  let pttl = 0
-  try {
-    // Sent back to back on one connection: one round trip, answered in order.
-    const [read, ttl] = await Promise.all([connection.hgetall(key), connection.call('PTTL', key)])
-    fields = read
-    pttl = Number(ttl)
-    return read
-  } finally {
-    const session = fields !== undefined && timestamp(fields._c) !== undefined && !badMaxAge(fields)
-    cache.end(ticket, session ? fields : undefined, pttl)
-  }
-}
-
-/**
- * Runs a write of `keys` (nothing to do without a cache): their cached copies are dropped before it
- * is sent and again once it is answered, so no read in flight meanwhile fills the cache with what it
- * replaced, and the next read here sees the write (and tracks the key again) whenever the invalidation
- * Redis sends for it arrives.
- */
-export async function changing<T>(
-  cache: SessionCache | undefined,
-  keys: string[],
-  run: () => Promise<T>,
-): Promise<T> {
-  if (cache === undefined) return run()
-  for (const key of keys) cache.drop(key)
-  try {
-    return await run()
-  } finally {
-    for (const key of keys) cache.drop(key)
   }
 }

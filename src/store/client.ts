@@ -160,7 +160,7 @@ export function connect(client: RedisClient, timeout: number, endpoint: Endpoint
 }
 
 /** RESP2 gives a hash as a flat array; RESP3 as a map, which clients turn into a Map or an object. */
-function fieldsOf(reply: unknown): StoredFields {
+export function fieldsOf(reply: unknown): StoredFields {
   // No prototype: a field named `__proto__` stays a field.
   const fields: StoredFields = Object.create(null)
   if (Array.isArray(reply)) {

@@ -3,10 +3,11 @@ import type { Cluster, Redis } from 'ioredis'
 import { debug } from '../debug.js'
 import { SessionError } from '../errors.js'
 import { hashId, tagOf, userTag } from '../id.js'
-import { type CacheStats, changing, endOfTurn, readThrough, SessionCache } from './cache.js'
+import { type CacheStats, SessionCache } from './cache.js'
 import { type Connection, connect, type Endpoint } from './client.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
+import { changing, endOfTurn, ReadThrough } from './read-through.js'
 import { addressOf, cacheMax, createClient, type RedisStoreOptions, validate } from './redis-options.js'
 import { CREATE, OWNED, REPLACE, RESEAL, UPDATE } from './scripts.js'
 import { Tracking } from './tracking.js'
@@ -48,6 +49,7 @@ export class RedisStore implements SessionStore {
   /** The `cache` option's sessions, and the tracking that keeps them true. */
   readonly #cache: SessionCache | undefined
   readonly #tracking: Tracking | undefined
+  readonly #reads: ReadThrough | undefined
   readonly #users: UserIndex
   /** Touches not yet answered, by key (see `load`). */
   readonly #touching = new Map<string, Promise<unknown>>()
@@ -67,8 +69,10 @@ export class RedisStore implements SessionStore {
       this.#connection = connect(this.#owned, timeout, endpoint)
       const max = cacheMax(o)
       if (max !== undefined) {
+        const limit = { ms: timeout, endpoint }
         this.#cache = new SessionCache(max)
-        this.#tracking = new Tracking(this.#owned, this.#cache, { ms: timeout, endpoint })
+        this.#tracking = new Tracking(this.#owned, this.#cache, limit)
+        this.#reads = new ReadThrough(this.#cache, this.#connection, this.#owned, limit)
       }
     }
     this.#users = new UserIndex(this.keySchema, this.hashIds, this.#connection, (keys, run) =>
@@ -78,11 +82,14 @@ export class RedisStore implements SessionStore {
 
   /**
    * Resolves once Redis answers (a Cluster: once its slot map is known); rejects with the error a
-   * request would get, naming the address and cause. Await it at boot to fail there.
+   * request would get, naming the address and cause. Await it at boot to fail there. With `cache`, it
+   * then also waits until the cache is `on`, or the first attempt to turn tracking on has failed, for at
+   * most `timeout` ms more; it never rejects because of the cache (see `cacheStats().status`).
    * @example await store.ready() // Redis at 127.0.0.1:6379 failed on ping: … (… ECONNREFUSED …)
    */
   async ready(): Promise<void> {
     await this.#connection.ping()
+    await this.#tracking?.settled()
   }
 
   /** The Redis key of a session id: the id's tag, then the hash of the id (or the id, with `hashIds: false`). */
@@ -104,10 +111,7 @@ export class RedisStore implements SessionStore {
     if (cache !== undefined) await endOfTurn()
     // A cached session goes through the same checks below: its deadline, its touch (which drops it).
     const fields =
-      cache?.get(key) ??
-      (await (cache === undefined
-        ? this.#connection.hgetall(key)
-        : readThrough(cache, this.#connection, key)))
+      cache?.get(key) ?? (await (this.#reads ? this.#reads.read(key) : this.#connection.hgetall(key)))
     const createdAt = timestamp(fields._c)
     // No `_c`: nothing, or not a session we wrote; the middleware reports the latter as corrupt.
     if (createdAt === undefined) return Object.keys(fields).length === 0 ? null : fields

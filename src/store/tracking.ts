@@ -1,14 +1,12 @@
 /** Keeps the session cache true: CLIENT TRACKING on the store's connections, invalidations on a subscriber per server. */
-import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import type { Cluster, Redis } from 'ioredis'
 import { debug } from '../debug.js'
 import type { CacheStatus, SessionCache } from './cache.js'
-import { bounded, type Limit } from './client.js'
+import type { Limit } from './client.js'
+import { NodeTracker } from './node-tracker.js'
 
-/** Where Redis publishes invalidations for clients that redirect them (RESP2). */
-const CHANNEL = '__redis__:invalidate'
-/** How often the invalidation channels are checked to be live. */
+/** How often both connections of every tracker are checked (NodeTracker#beat). */
 const HEARTBEAT_MS = 1_000
 /**
  * How long after a heartbeat was sent the cache may still serve without the next one answering. It bounds
@@ -20,150 +18,6 @@ const LEASE_MS = 2_500
  * (the cache reads through), so this only brings the cache back, and need not be quick.
  */
 const MISSED_BEATS = 5
-/**
- * Delay before enabling again after a failed attempt (both connections still up), doubled after each
- * failure up to {@link RETRY_MAX_MS}: a server without CLIENT TRACKING (Redis before 6.2, some proxies)
- * leaves the cache off and is asked again only rarely.
- */
-const RETRY_MS = 500
-const RETRY_MAX_MS = 30_000
-
-type NodeStatus = 'connecting' | 'enabling' | 'on' | 'closed'
-
-/** Tracking on one Redis server: the data connection `data` redirects its invalidations to a subscriber of ours. */
-class NodeTracker {
-  status: NodeStatus = 'connecting'
-  readonly data: Redis
-  readonly #sub: Redis
-  /** Our subscriber's CLIENT SETNAME, random: how CLIENT LIST tells it from any other client. */
-  readonly #name = `koa-session-redis3:invalidate:${randomBytes(9).toString('base64url')}`
-  /** CLIENT ID of the subscriber's current connection, once it is subscribed. */
-  #subId: string | undefined
-  /** Bumped when the subscriber's connection closes: a SUBSCRIBE answered on an older one says nothing. */
-  #subConnection = 0
-  /** Bumped by every loss: an enabling begun before it is void. */
-  #attempt = 0
-  #retry: NodeJS.Timeout | undefined
-  /** Failed attempts in a row. */
-  #failures = 0
-  readonly #limit: Limit
-  readonly #changed: () => void
-  readonly #onData: [string, () => void][]
-
-  constructor(data: Redis, limit: Limit, changed: () => void, invalidate: (message: unknown) => void) {
-    this.data = data
-    this.#limit = limit
-    this.#changed = changed
-    this.#sub = data.duplicate({
-      connectionName: this.#name,
-      // RESP2: ioredis 6 drops RESP3 `invalidate` push frames (DataHandler#returnPush), so invalidations
-      // must come as Pub/Sub messages, which Redis sends only to a RESP2 connection.
-      protocol: 2,
-      replyMapping: 'legacy',
-      lazyConnect: true,
-      // A command runs on the connection it was sent on, or fails: the CLIENT ID we hold must be the
-      // subscribed connection's.
-      autoResubscribe: false,
-      autoResendUnfulfilledCommands: false,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      // Cluster nodes are created without reconnects; the subscriber reconnects until the store closes.
-      retryStrategy: (times: number) => Math.min(times * 100, 2_000),
-    })
-    this.#sub.on('error', (err: Error) => debug('cache subscriber error: %s', err.message))
-    this.#sub.on('messageBuffer', (channel: Buffer, message: unknown) => {
-      if (channel.toString() === CHANNEL) invalidate(message)
-    })
-    this.#sub.on('close', () => {
-      this.#subConnection++
-      this.#subId = undefined
-      this.#lose()
-    })
-    this.#sub.on('ready', () => this.#try())
-    this.#onData = [
-      ['close', () => this.#lose()],
-      ['ready', () => this.#try()],
-    ]
-    for (const [event, listener] of this.#onData) data.on(event, listener)
-    this.#try()
-  }
-
-  /** A PING on the invalidation channel: its answer proves every invalidation sent before it arrived. */
-  ping(): Promise<unknown> {
-    return bounded(this.#sub.ping(), 'PING (cache)', this.#limit)
-  }
-
-  /** Reconnects the subscriber (heartbeats went unanswered: the connection may be half-open). */
-  restart(): void {
-    if (this.status !== 'closed') this.#sub.disconnect(true)
-  }
-
-  close(): void {
-    this.status = 'closed'
-    // An enabling still in flight must neither turn a closed tracker on nor schedule a retry.
-    this.#attempt++
-    clearTimeout(this.#retry)
-    for (const [event, listener] of this.#onData) this.data.off(event, listener)
-    this.#sub.disconnect()
-  }
-
-  /** Enables tracking once both connections are up. */
-  #try(): void {
-    if (this.status !== 'connecting' || this.data.status !== 'ready') return
-    if (this.#sub.status === 'wait') this.#sub.connect().catch(() => undefined)
-    else if (this.#sub.status === 'ready') void this.#enable()
-  }
-
-  #lose(): void {
-    if (this.status === 'closed') return
-    this.#attempt++
-    clearTimeout(this.#retry)
-    this.status = 'connecting'
-    this.#changed()
-  }
-
-  /**
-   * Subscribes, turns tracking on with REDIRECT to the subscriber, and checks that the redirect reaches
-   * it: a reconnect (a failover) can leave the two connections on different servers, where the same
-   * CLIENT ID names another client. Reads that may fill the cache are sent only after this.
-   */
-  async #enable(): Promise<void> {
-    const attempt = ++this.#attempt
-    this.status = 'enabling'
-    this.#changed()
-    const t = this.#limit
-    try {
-      let id = this.#subId
-      if (id === undefined) {
-        const connection = this.#subConnection
-        // A SUBSCRIBE that timed out may have been answered since: back to normal mode for CLIENT ID.
-        if (this.#sub.mode === 'subscriber') await bounded(this.#sub.unsubscribe(), 'UNSUBSCRIBE', t)
-        id = String(await bounded(this.#sub.client('ID'), 'CLIENT ID', t))
-        await bounded(this.#sub.subscribe(CHANNEL), 'SUBSCRIBE', t)
-        if (connection !== this.#subConnection) throw new Error('the subscriber reconnected')
-        this.#subId = id
-      }
-      // Default mode, not BCAST: Redis remembers the keys this connection read and invalidates only
-      // those. No NOLOOP: this store's own writes must invalidate too (docs/DESIGN.md).
-      await bounded(this.data.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', id), 'CLIENT TRACKING', t)
-      const line = String(await bounded(this.data.call('CLIENT', 'LIST', 'ID', id), 'CLIENT LIST', t))
-      if (!line.includes(` name=${this.#name} `) || !line.includes(' sub=1 ')) {
-        throw new Error('the invalidation subscriber is not on the server of the data connection')
-      }
-      if (attempt !== this.#attempt) return
-      this.#failures = 0
-      this.status = 'on'
-      this.#changed()
-    } catch (err) {
-      if (attempt !== this.#attempt) return
-      debug('cache: enabling tracking failed, retrying: %s', (err as Error).message)
-      this.status = 'connecting'
-      this.#changed()
-      const delay = Math.min(RETRY_MS * 2 ** this.#failures++, RETRY_MAX_MS)
-      this.#retry = setTimeout(() => this.#try(), delay).unref()
-    }
-  }
-}
 
 /**
  * Runs CLIENT TRACKING for a store's session cache, on the one data connection of a standalone or
@@ -180,6 +34,8 @@ export class Tracking {
   readonly #heartbeat: NodeJS.Timeout
   #beating = false
   #missed = 0
+  /** Calls waiting in `settled`. */
+  readonly #waiting = new Set<() => void>()
 
   constructor(client: Redis | Cluster, cache: SessionCache, limit: Limit) {
     this.#cache = cache
@@ -202,6 +58,24 @@ export class Tracking {
     for (const tracker of this.#trackers.values()) tracker.close()
     this.#trackers.clear()
     this.#cache.become('closed')
+    this.#wake()
+  }
+
+  /**
+   * Resolves once the cache is `on`, or an attempt to turn tracking on has failed (it is retried), or
+   * the store closed, or after the store's timeout: whichever comes first. Never rejects.
+   */
+  settled(): Promise<void> {
+    if (this.#cache.status === 'on' || this.#cache.status === 'closed') return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.#waiting.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, this.#limit.ms)
+      this.#waiting.add(done)
+    })
   }
 
   /** Takes the current set of data connections: a tracker for each, none for connections gone. */
@@ -216,7 +90,7 @@ export class Tracking {
     }
     for (const node of nodes) {
       if (this.#trackers.has(node)) continue
-      this.#trackers.set(node, new NodeTracker(node, this.#limit, this.#sync, this.#invalidate))
+      this.#trackers.set(node, new NodeTracker(node, this.#limit, this.#events))
       // Cluster node connections are lazy: a command would connect them; tracking must come first. (A
       // standalone client made lazy with `options.lazyConnect` stays so until its first command.)
       if (this.#cluster && node.status === 'wait') node.connect().catch(() => undefined)
@@ -238,6 +112,11 @@ export class Tracking {
     }
     if (status === 'on' && this.#cache.status !== 'on') this.#cache.confirm(performance.now(), LEASE_MS)
     this.#cache.become(status)
+    if (status === 'on') this.#wake()
+  }
+
+  #wake(): void {
+    for (const done of [...this.#waiting]) done()
   }
 
   /**
@@ -254,10 +133,15 @@ export class Tracking {
     return true
   }
 
-  readonly #invalidate = (message: unknown): void => {
-    // RESP2 sends the keys as an array, or a null for FLUSHALL / FLUSHDB.
-    if (message === null) this.#cache.clear()
-    else if (Array.isArray(message)) for (const key of message) this.#cache.drop(String(key))
+  /** What every tracker reports to. */
+  readonly #events = {
+    changed: () => this.#sync(),
+    failed: () => this.#wake(),
+    invalidate: (message: unknown): void => {
+      // RESP2 sends the keys as an array, or a null for FLUSHALL / FLUSHDB.
+      if (message === null) this.#cache.clear()
+      else if (Array.isArray(message)) for (const key of message) this.#cache.drop(String(key))
+    },
   }
 
   async #beat(): Promise<void> {
@@ -265,7 +149,7 @@ export class Tracking {
     this.#beating = true
     const sentAt = performance.now()
     try {
-      await Promise.all([...this.#trackers.values()].map((tracker) => tracker.ping()))
+      await Promise.all([...this.#trackers.values()].map((tracker) => tracker.beat()))
       this.#cache.confirm(sentAt, LEASE_MS)
       this.#missed = 0
     } catch (err) {
