@@ -94,8 +94,12 @@ export class NodeTracker {
   async beat(): Promise<void> {
     const attempt = this.#attempt
     const [, info] = await Promise.all([
-      bounded(this.#sub.ping(), 'PING (cache)', this.#limit),
-      bounded(this.data.call('CLIENT', 'TRACKINGINFO'), 'CLIENT TRACKINGINFO (cache)', this.#limit),
+      bounded(this.#sub.ping(), 'checking the cache connection (PING)', this.#limit),
+      bounded(
+        this.data.call('CLIENT', 'TRACKINGINFO'),
+        'checking the cache tracking (CLIENT TRACKINGINFO)',
+        this.#limit,
+      ),
     ])
     if (attempt !== this.#attempt || this.status !== 'on') throw new Error('tracking was lost meanwhile')
     const wrong = trackingProblem(info, this.#subId)
@@ -151,9 +155,10 @@ export class NodeTracker {
       if (id === undefined) {
         const connection = this.#subConnection
         // A SUBSCRIBE that timed out may have been answered since: back to normal mode for CLIENT ID.
-        if (this.#sub.mode === 'subscriber') await bounded(this.#sub.unsubscribe(), 'UNSUBSCRIBE', t)
-        id = String(await bounded(this.#sub.client('ID'), 'CLIENT ID', t))
-        await bounded(this.#sub.subscribe(CHANNEL), 'SUBSCRIBE', t)
+        if (this.#sub.mode === 'subscriber')
+          await bounded(this.#sub.unsubscribe(), 'turning the cache on (UNSUBSCRIBE)', t)
+        id = String(await bounded(this.#sub.client('ID'), 'turning the cache on (CLIENT ID)', t))
+        await bounded(this.#sub.subscribe(CHANNEL), 'turning the cache on (SUBSCRIBE)', t)
         if (connection !== this.#subConnection) throw new Error('the subscriber reconnected')
         this.#subId = id
       }
@@ -161,8 +166,14 @@ export class NodeTracker {
       // the ids a plain read found empty: in default mode every unknown id read would stay in its tracking
       // table for good. Not BCAST: only keys this server cached are reported to it. No NOLOOP: this
       // store's own writes must invalidate too (docs/DESIGN.md).
-      await bounded(this.data.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', id, 'OPTIN'), 'CLIENT TRACKING', t)
-      const line = String(await bounded(this.data.call('CLIENT', 'LIST', 'ID', id), 'CLIENT LIST', t))
+      await bounded(
+        this.data.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', id, 'OPTIN'),
+        'turning the cache on (CLIENT TRACKING)',
+        t,
+      )
+      const line = String(
+        await bounded(this.data.call('CLIENT', 'LIST', 'ID', id), 'turning the cache on (CLIENT LIST)', t),
+      )
       if (!line.includes(` name=${this.#name} `) || !line.includes(' sub=1 ')) {
         throw new Error('the invalidation subscriber is not on the server of the data connection')
       }

@@ -97,7 +97,7 @@ export class ReadThrough {
           .call('HGETALL', key)
           .call('PTTL', key)
           .exec(),
-        'CLIENT CACHING YES + HGETALL (cache)',
+        'filling the cache (CLIENT CACHING YES, HGETALL)',
         this.#limit,
       )
       const [caching, read, ttl] = replies ?? []
