@@ -28,6 +28,8 @@ declare namespace session {
   export type SessionObject = index.SessionObject
   export type CookieOptions = index.CookieOptions
   export type ExternalKey = index.ExternalKey
+  export type MigrateFrom = index.MigrateFrom
+  export type MigrateOptions = index.MigrateOptions
   export type SessionOptions<Data = Record<string, unknown>> = index.SessionOptions<Data>
   export type Session = index.Session
   export type CacheStats = index.CacheStats

@@ -2,7 +2,13 @@
 import type Koa from 'koa'
 import type { Context, Next } from 'koa'
 import { SessionError } from './errors.js'
-import { assertKeys, type Resolved, resolveOptions, type SessionOptions } from './options.js'
+import {
+  assertKeys,
+  assertMigrateKeys,
+  type Resolved,
+  resolveOptions,
+  type SessionOptions,
+} from './options.js'
 import type { Session, SessionData } from './session.js'
 import { RequestSession } from './state.js'
 
@@ -72,6 +78,7 @@ const installed = new WeakSet<object>()
 function install(app: Koa, o: Resolved): void {
   if (installed.has(app)) return
   if (o.signed) assertKeys(app)
+  if (o.migrate) assertMigrateKeys(app)
   installed.add(app)
   Object.defineProperties(app.context, {
     session: {

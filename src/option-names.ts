@@ -35,6 +35,7 @@ export const SESSION_OPTION_NAMES = Object.keys({
   maxSessionsPerUser: true,
   encryptionKeys: true,
   regenerateKeepsData: true,
+  migrate: true,
 } satisfies Record<keyof SessionOptions, true>)
 /** Options of koa-session that belong to sessions stored in the cookie, which this library does not do. */
 const COOKIE_SESSION_ONLY = new Set(['encode', 'decode'])

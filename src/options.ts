@@ -3,6 +3,7 @@ import type Koa from 'koa'
 import type { Context } from 'koa'
 import { type Codec, createCodec } from './codec.js'
 import { invalidOption } from './errors.js'
+import { type MigrateOptions, type Migration, resolveMigrate } from './migrate/options.js'
 import { checkNames, SESSION_OPTION_NAMES } from './option-names.js'
 import { durationOption } from './store/lifetime.js'
 import type { RedisStoreOptions } from './store/redis-options.js'
@@ -105,6 +106,12 @@ export interface SessionOptions<Data = Record<string, unknown>> extends CookieOp
   encryptionKeys?: (Buffer | Uint8Array)[]
   /** `regenerate()` keeps the data (`true`) or starts empty. @default true */
   regenerateKeepsData?: boolean
+  /**
+   * Moves the sessions of koa-session + koa-redis, koa-generic-session or koa-session-redis3 1.x here
+   * as their users come back, so switching logs nobody out (README, "Migration"). Needs `app.keys`.
+   * @default undefined (old sessions are not read)
+   */
+  migrate?: MigrateOptions
 }
 
 /** Options after validation: complete and frozen; request code reads only this. */
@@ -132,6 +139,7 @@ export interface Resolved {
   readonly signed: boolean
   readonly transports: readonly Transport[]
   readonly codec: Codec
+  readonly migrate: Migration | undefined
 }
 
 /** Every default, grouped by concern. */
@@ -239,6 +247,13 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
 
   // Created last, so a configuration error above never leaves a Redis connection open.
   const store = openStore({ maxAge, rolling: o.rolling ?? DEFAULTS.lifetime.rolling })
+  // Our stores are one instance for every request (the context is not looked at); a ContextStore is
+  // foreign, so `migrate` then needs its own client.
+  const migrate =
+    o.migrate === undefined
+      ? undefined
+      : resolveMigrate(o.migrate, key, foreign ? undefined : store(undefined as unknown as Context))
+  if (migrate !== undefined && app !== undefined) assertMigrateKeys(app)
   return Object.freeze({
     key,
     maxAge,
@@ -261,7 +276,20 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     signed,
     transports: Object.freeze(transports),
     codec: createCodec(o.encryptionKeys),
+    migrate,
   })
+}
+
+/** `migrate` derives new ids from old ones with `app.keys[0]`: it needs keys it can read, whatever `signed` says. */
+export function assertMigrateKeys(app: Koa): void {
+  if (!Array.isArray(app.keys)) {
+    throw invalidOption(
+      'app.keys',
+      'must be an array of keys (not a Keygrip) because `migrate` derives new ids with it',
+      app.keys,
+    )
+  }
+  assertKeys(app)
 }
 
 /** Throws unless the app can sign: Koa's `app.keys` must hold at least one key. */
