@@ -53,7 +53,7 @@ describe('migrate: hostile old values', () => {
       const id = randomUUID()
       await write(`h:${id}`)
       const type = await redis.type(`h:${id}`)
-      const ours = ourApp(server.port, 'hostile:', { from: 'koa-redis', prefix: 'h:' })
+      const ours = ourApp(server.port, `hostile${id}:`, { from: 'koa-redis', prefix: 'h:' })
       const events: string[] = []
       ours.app.on('session:invalid', (e: { reason: string }) => events.push(e.reason))
       const res = await request(ours.app.callback()).get('/peek').set('Cookie', signedCookie('koa.sess', id))
