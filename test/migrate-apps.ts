@@ -109,13 +109,13 @@ export function ourApp(
   migrate: NonNullable<SessionOptions['migrate']>,
   extra: Partial<SessionOptions> = {},
 ): { app: Koa; store: RedisStore } {
-  const store = new RedisStore({ port, keySchema })
+  const store = (extra.store as RedisStore | undefined) ?? new RedisStore({ port, keySchema })
   const app = new Koa()
   app.keys = KEYS
   app.silent = true
   app.use(
     session(
-      { store, userId: (s) => (s as { passport?: { user?: string } }).passport?.user, migrate, ...extra },
+      { userId: (s) => (s as { passport?: { user?: string } }).passport?.user, migrate, ...extra, store },
       app,
     ),
   )
