@@ -185,3 +185,31 @@ describe('migrate from koa-session-redis3 1.x', () => {
     await unsigned.store.close()
   })
 })
+
+describe('migrate with lazy', () => {
+  it('migrate lazy: an old cookie makes ctx.session wait for loadSession(), which moves the session', async () => {
+    const sid = puid(9)
+    await write1x(redis, '', sid, { views: 11 }, 3600)
+    const ours = ourApp(server.port, 'ours8:', { from: 'koa-session-redis3' }, { lazy: true })
+    const early = ourApp(server.port, 'ours8:', { from: 'koa-session-redis3' }, { lazy: true })
+    early.app.middleware.unshift(async (ctx, next) => {
+      await next().catch((err: Error) => {
+        ctx.status = 409
+        ctx.body = err.message
+      })
+    })
+    const refused = await request(early.app.callback())
+      .get('/peek')
+      .set('Cookie', signedCookie('koa:sess', sid))
+    expect(refused.status).toBe(409)
+    expect(refused.text).toContain('loadSession')
+    ours.app.middleware.splice(1, 0, async (ctx, next) => {
+      await ctx.loadSession()
+      await next()
+    })
+    const res = await request(ours.app.callback()).get('/peek').set('Cookie', signedCookie('koa:sess', sid))
+    expect(res.body.visits).toBeNull()
+    expect(await ours.store.count()).toBe(1)
+    await Promise.all([ours.store.close(), early.store.close()])
+  })
+})
