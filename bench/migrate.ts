@@ -53,6 +53,11 @@ try {
         slowlogEntriesOver20us: log.length,
         longestCommandMicros: longest[2],
         longestCommand: longest[3][0],
+        top5Micros: log
+          .map((e) => `${e[3][0]} ${e[2]}`)
+          .sort((a, b) => Number(b.split(' ')[1]) - Number(a.split(' ')[1]))
+          .slice(0, 5),
+        over1ms: log.filter((e) => e[2] > 1000).length,
         commandstats: stats
           .split('\n')
           .filter((l) => /cmdstat_(scan|getrange|pttl|set|evalsha|eval|hgetall):/.test(l))

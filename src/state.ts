@@ -4,7 +4,7 @@ import { Carrier } from './carrier.js'
 import { debug, emit } from './debug.js'
 import { isStoreFailure, SessionError } from './errors.js'
 import { newId, ownerOf } from './meta.js'
-import { type Adopter, adopt, oldIdOf } from './migrate/adopt.js'
+import { type Adopted, type Adopter, adopt, oldIdOf } from './migrate/adopt.js'
 import type { Resolved } from './options.js'
 import { createSession, leaveSession, type Saving, updateSession } from './save.js'
 import { assign, clear, Session, type SessionOwner } from './session.js'
@@ -118,18 +118,18 @@ export class RequestSession implements SessionOwner {
     const m = this.#o.migrate
     const oldId = m && oldIdOf(m, this.#ctx)
     if (m === undefined || oldId === undefined) return this.#fresh()
-    const id = await this.adoptOld(oldId)
+    const adopted = await this.adoptOld(oldId)
     // The old cookie is done with either way: moved, or nothing to move (a later request need not look again).
     if (m.key !== this.#o.key) this.#ctx.cookies.set(m.key, null, { signed: m.signed })
-    if (id === undefined) return this.#fresh()
-    this.#carrier.adopt(id, this.maxAge)
+    if (adopted === undefined) return this.#fresh()
+    this.#carrier.adopt(adopted.id, this.maxAge)
   }
 
   /**
    * Moves the old session of `oldId` into the store (src/migrate) and loads it; resolves its new id,
    * or undefined when there was nothing to move. Also the bulk command's step, one old session at a time.
    */
-  adoptOld(oldId: string): Promise<string | undefined> {
+  adoptOld(oldId: string): Promise<Adopted | undefined> {
     const step: Adopter = {
       open: async (id) => (await this.#tryOpen(id)) === undefined,
       create: (id, data, ttl) => this.#createMigrated(id, data, ttl),

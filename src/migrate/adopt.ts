@@ -25,6 +25,12 @@ export function oldIdOf(m: Migration, ctx: Context): string | undefined {
   return value !== undefined && m.isOldId(value) ? value : undefined
 }
 
+/** A session moved here: its id (loaded into the request), and whether this call moved it (else it was moved before). */
+export interface Adopted {
+  id: string
+  moved: boolean
+}
+
 /**
  * Moves the old session of `oldId` here, or finds it moved already. Resolves our id, which `step`
  * has loaded, or undefined when there is nothing to move (the request gets a new session).
@@ -39,7 +45,7 @@ export async function adopt(
   ctx: Context,
   oldId: string,
   step: Adopter,
-): Promise<string | undefined> {
+): Promise<Adopted | undefined> {
   const key = m.prefix + oldId
   const now = Date.now()
   const { body, tag: guestTag } = derive(secretOf(ctx), m.from, oldId)
@@ -47,7 +53,7 @@ export async function adopt(
   if (found.kind === 'none') return undefined
   if (found.kind === 'moved') {
     const id = o.prefix + body + found.tag
-    return (await step.open(id)) ? id : undefined
+    return (await step.open(id)) ? { id, moved: false } : undefined
   }
   if (found.kind === 'invalid') return invalid(ctx, found.reason)
   const old = m.layout.read(found.raw, now)
@@ -66,7 +72,7 @@ export async function adopt(
   if (!created && !(await step.open(id))) return undefined
   await markMoved(m.old, key, tag, ttl)
   if (created) emit(ctx, 'session:migrated', { from: m.from })
-  return id
+  return { id, moved: created }
 }
 
 /**

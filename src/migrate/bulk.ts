@@ -56,12 +56,13 @@ export async function moveAll(
       const ids = keys.map((key) => key.slice(m.prefix.length)).filter((id) => m.isOldId(id))
       counts.scanned += ids.length
       await inParallel(ids, options.concurrency, async (id) => {
-        const found = await readOld(m.old, m.prefix + id)
-        if (found.kind === 'moved') counts.already++
-        else if (found.kind !== 'value') counts.skipped++
-        else if (options.dryRun) counts.remaining++
-        else if ((await new RequestSession(contextOf(app), o).adoptOld(id)) === undefined) counts.skipped++
-        else counts.moved++
+        if (options.dryRun) {
+          const found = await readOld(m.old, m.prefix + id)
+          counts[found.kind === 'moved' ? 'already' : found.kind === 'value' ? 'remaining' : 'skipped']++
+          return
+        }
+        const adopted = await new RequestSession(contextOf(app), o).adoptOld(id)
+        counts[adopted === undefined ? 'skipped' : adopted.moved ? 'moved' : 'already']++
       })
       options.progress(counts, index + 1, masters.length)
     } while (cursor !== '0')
