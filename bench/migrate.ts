@@ -23,8 +23,14 @@ try {
   for (let i = 0; i < n; i += 5000) {
     const pipeline = redis.pipeline()
     for (let j = i; j < Math.min(n, i + 5000); j++) {
-      const data = j % 3 === 0 ? { views: j, passport: { user: `user${j % 5000}` } } : { views: j, cart: [1, 2, 3] }
-      pipeline.set(randomUUID(), JSON.stringify({ ...data, _expire: expire, _maxAge: 86_400_000 }), 'PX', 86_400_000)
+      const data =
+        j % 3 === 0 ? { views: j, passport: { user: `user${j % 5000}` } } : { views: j, cart: [1, 2, 3] }
+      pipeline.set(
+        randomUUID(),
+        JSON.stringify({ ...data, _expire: expire, _maxAge: 86_400_000 }),
+        'PX',
+        86_400_000,
+      )
     }
     await pipeline.exec()
   }
@@ -36,10 +42,19 @@ try {
   const args = ['migrate', '--from', 'koa-redis', '--url', server.url, '--user-id', 'passport.user']
   const quiet = { out: (t: string) => process.stdout.write(t), err: () => undefined }
   const started = performance.now()
-  await main([...args, '--batch', String(values.batch), '--concurrency', String(values.concurrency)], env, quiet)
+  await main(
+    [...args, '--batch', String(values.batch), '--concurrency', String(values.concurrency)],
+    env,
+    quiet,
+  )
   const seconds = (performance.now() - started) / 1000
   const log = (await redis.slowlog('GET', 1_000_000)) as [number, number, number, string[]][]
-  const longest = log.reduce((a, e) => (e[2] > a[2] ? e : a), [0, 0, 0, ['-']] as [number, number, number, string[]])
+  const longest = log.reduce((a, e) => (e[2] > a[2] ? e : a), [0, 0, 0, ['-']] as [
+    number,
+    number,
+    number,
+    string[],
+  ])
   const stats = await redis.info('commandstats')
   await main([...args, '--dry-run'], env, quiet)
   console.log(
@@ -58,6 +73,12 @@ try {
           .sort((a, b) => Number(b.split(' ')[1]) - Number(a.split(' ')[1]))
           .slice(0, 5),
         over1ms: log.filter((e) => e[2] > 1000).length,
+        over10ms: log.filter((e) => e[2] > 10_000).length,
+        longestScanMicros: Math.max(
+          0,
+          ...log.filter((e) => e[3][0]?.toLowerCase() === 'scan').map((e) => e[2]),
+        ),
+        loadAverage: (await import('node:os')).loadavg().map((l) => l.toFixed(1)),
         commandstats: stats
           .split('\n')
           .filter((l) => /cmdstat_(scan|getrange|pttl|set|evalsha|eval|hgetall):/.test(l))

@@ -10,7 +10,8 @@ import { RedisStore } from './store/redis.js'
 const USAGE = `Usage: koa-session-redis3 migrate --from <koa-redis|koa-generic-session|koa-session-redis3>
          (--url redis://... | --cluster host:port,host:port,...)
          [--prefix <old key prefix>] [--key-schema <our keySchema>] [--user-id <path, e.g. passport.user>]
-         [--max-age <ms, idle timeout of old keys without TTL>] [--dry-run] [--batch 1000] [--concurrency 32]
+         [--max-age <ms, idle timeout of old keys without TTL>] [--no-hash-ids (the store's hashIds: false)]
+         [--dry-run] [--batch 1000] [--concurrency 32]
 
 Environment: APP_KEYS (required; the app's app.keys, comma-separated, newest first: new ids are
 derived with the first), ENCRYPTION_KEYS (the app's encryptionKeys, base64, comma-separated, if any).
@@ -48,6 +49,7 @@ export async function main(
       'key-schema': { type: 'string' },
       'user-id': { type: 'string' },
       'max-age': { type: 'string' },
+      'no-hash-ids': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       batch: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '32' },
@@ -76,6 +78,7 @@ export async function main(
   const options: SessionOptions = {
     store: new RedisStore({
       client,
+      hashIds: !a['no-hash-ids'],
       ...(a['key-schema'] === undefined ? {} : { keySchema: a['key-schema'] }),
       timeout: 5000,
     }),
