@@ -90,7 +90,10 @@ export class RequestSession implements SessionOwner {
 
   async #open(id: string): Promise<void> {
     const miss = await this.#tryOpen(id)
-    if (miss !== undefined) this.#fresh(...miss)
+    if (miss === undefined) return
+    // An id unknown to the store may be an old library's one that our format also accepts (a custom `genid`).
+    if (miss[0] === 'session:missed' && this.#o.migrate) return this.#migrate()
+    this.#fresh(...miss)
   }
 
   /** Loads the stored session `id`; resolves the event that says why there is none usable, if so. */

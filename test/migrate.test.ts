@@ -1,5 +1,6 @@
 // `migrate`: the real old libraries write guest and logged-in sessions, the app restarts on our middleware,
 // and every old cookie keeps its data and its login under a new id.
+import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type Koa from 'koa'
 import request from 'supertest'
@@ -211,5 +212,24 @@ describe('migrate with lazy', () => {
     expect(res.body.visits).toBeNull()
     expect(await ours.store.count()).toBe(1)
     await Promise.all([ours.store.close(), early.store.close()])
+  })
+})
+
+describe('migrate with a custom genid', () => {
+  it('migrate genid: an old id that our custom id format accepts is looked up in the old layout once the store misses it', async () => {
+    const old = koaSessionApp(server.port, 'kg:')
+    const guest = await request(old.app.callback()).get('/')
+    await old.close()
+    const ours = ourApp(
+      server.port,
+      'ours9:',
+      { from: 'koa-redis', prefix: 'kg:' },
+      { genid: () => randomUUID() },
+    )
+    const res = await request(ours.app.callback()).get('/peek').set('Cookie', cookieHeader(guest))
+    expect(res.body.visits).toBe(1)
+    expect(cookiesOf(res)['koa.sess']).not.toBe(cookiesOf(guest)['koa.sess'])
+    expect(await ours.store.count()).toBe(1)
+    await ours.store.close()
   })
 })
