@@ -134,20 +134,26 @@ export class RequestSession implements SessionOwner {
    */
   adoptOld(oldId: string): Promise<Adopted | undefined> {
     const step: Adopter = {
-      open: async (id) => (await this.#tryOpen(id)) === undefined,
+      open: async (id) => ((await this.#tryOpen(id)) === undefined ? this.#snapshot.meta._c : undefined),
       create: (id, data, ttl) => this.#createMigrated(id, data, ttl),
+      discard: async (id) => {
+        await this.#store.remove(id, { user: this.#snapshot.meta._u })
+        this.#session = undefined
+        this.#snapshot.meta = {}
+        this.#detach()
+      },
     }
     return adopt(this.#o.migrate as NonNullable<Resolved['migrate']>, this.#o, this.#ctx, oldId, step)
   }
 
-  async #createMigrated(id: string, data: Record<string, unknown>, ttl: number): Promise<boolean> {
+  async #createMigrated(id: string, data: Record<string, unknown>, ttl: number): Promise<string | undefined> {
     const session = new Session(this, data)
     const saving: Saving = { ...this.#saving(), migrated: { ttl } }
-    if ((await createSession(saving, session, id, true)) === undefined) return false
+    if ((await createSession(saving, session, id, true)) === undefined) return undefined
     this.#id = id
     this.#session = session
     this.#become('stored')
-    return true
+    return this.#snapshot.meta._c
   }
 
   /** `ctx.session`. */

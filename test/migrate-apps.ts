@@ -34,6 +34,10 @@ function routes(app: Koa, login: boolean): Koa {
     const s = ctx.session as Record<string, unknown>
     ctx.body = { user: (ctx.state.user as { id: string } | undefined)?.id ?? null, visits: s.visits ?? null }
   })
+  router.post('/logout', (ctx) => {
+    ctx.session = null
+    ctx.body = 'out'
+  })
   if (login) {
     router.post('/login', async (ctx) => {
       const { username, password } = ctx.query as Record<string, string>

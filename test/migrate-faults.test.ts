@@ -29,7 +29,10 @@ afterAll(async () => {
   await Promise.all([oldServer?.stop(), ourServer?.stop()])
 })
 
-/** An ioredis client of the old server that runs `before` once, just before the first `command` it sends. */
+/**
+ * An ioredis client of the old server that runs `before` once, just before it first sends `command`
+ * (a native command through `call`, or `evalsha`: the marker's script).
+ */
 function interceptedClient(
   command: string,
   before: () => Promise<void>,
@@ -39,13 +42,15 @@ function interceptedClient(
   let armed = true
   const client = new Proxy(redis, {
     get(target, name, receiver) {
-      if (name !== 'call') return Reflect.get(target, name, receiver)
-      return async (cmd: string, ...args: (string | number)[]) => {
-        if (armed && cmd === command) {
+      const method = Reflect.get(target, name, receiver)
+      if (name !== 'call' && name !== 'evalsha')
+        return typeof method === 'function' ? method.bind(target) : method
+      return async (...args: (string | number)[]) => {
+        if (armed && (name === command || args[0] === command)) {
           armed = false
           await before()
         }
-        return target.call(cmd, ...args)
+        return (method as (...a: unknown[]) => Promise<unknown>).apply(target, args)
       }
     },
   })
@@ -82,7 +87,7 @@ describe('migrate: failures half way', () => {
   it('migrate: the old Redis killed between our write and the marker: the next request finds ours and finishes', async () => {
     const id = randomUUID()
     await oldRedis.set(id, JSON.stringify({ visits: 6 }), 'PX', 600_000)
-    const old = interceptedClient('SET', async () => {
+    const old = interceptedClient('evalsha', async () => {
       await oldServer.kill('SIGKILL')
     })
     const ours = ourApp(ourServer.port, 'f2:', { from: 'koa-redis', client: old.client })
@@ -120,5 +125,38 @@ describe('migrate: failures half way', () => {
     const moved = await request(ours.app.callback()).get('/peek').set('Cookie', cookie)
     expect(moved.body.visits).toBe(2)
     await ours.store.close()
+  })
+
+  it('migrate: a request that read the old value before another moved it and the user logged out does not bring it back', async () => {
+    const id = randomUUID()
+    await oldRedis.set(id, JSON.stringify({ visits: 1, passport: { user: 'eve' } }), 'PX', 600_000)
+    const cookie = signedCookie('koa.sess', id)
+    const plain = new Redis({ port: oldServer.port })
+    const first = ourApp(ourServer.port, 'f4:', {
+      from: 'koa-redis',
+      client: plain as unknown as RedisClient,
+    })
+    // The slow request's GETRANGE has been sent when its PTTL is about to be: the move and the logout happen then.
+    const slowClient = interceptedClient('PTTL', async () => {
+      const moved = await request(first.app.callback()).get('/peek').set('Cookie', cookie)
+      expect(moved.body.user).toBe('eve')
+      const out = await request(first.app.callback())
+        .post('/logout')
+        .set(
+          'Cookie',
+          `koa.sess=${cookiesOf(moved)['koa.sess']}; koa.sess.sig=${cookiesOf(moved)['koa.sess.sig']}`,
+        )
+      expect(out.text).toBe('out')
+      expect(await first.store.count()).toBe(0)
+    })
+    const slow = ourApp(ourServer.port, 'f4:', { from: 'koa-redis', client: slowClient.client })
+    const late = await request(slow.app.callback()).get('/peek').set('Cookie', cookie)
+    expect(late.status).toBe(200)
+    expect(late.body).toEqual({ user: null, visits: null })
+    expect(await slow.store.count()).toBe(0)
+    expect(await slow.store.listSessions('eve')).toEqual([])
+    await Promise.all([first.store.close(), slow.store.close()])
+    plain.disconnect()
+    slowClient.close()
   })
 })

@@ -8,12 +8,14 @@ import { MAX_DURATION } from '../store/lifetime.js'
 import { derive, markMoved, readOld } from './old-key.js'
 import type { Migration } from './options.js'
 
-/** What the read-through needs from the request it runs in. */
+/** What the read-through needs from the request it runs in. Sessions are known by their creation time `_c`. */
 export interface Adopter {
-  /** Loads our session `id` into the request; false when the store does not hold it. */
-  open(id: string): Promise<boolean>
-  /** Creates our session `id` with `data`, its first TTL `ttl` ms; false (nothing written) when `id` exists. */
-  create(id: string, data: Record<string, unknown>, ttl: number): Promise<boolean>
+  /** Loads our session `id` into the request; resolves its `_c`, or undefined when the store does not hold it. */
+  open(id: string): Promise<string | undefined>
+  /** Creates our session `id` with `data`, its first TTL `ttl` ms; resolves its `_c`, or undefined (nothing written) when `id` exists. */
+  create(id: string, data: Record<string, unknown>, ttl: number): Promise<string | undefined>
+  /** Deletes the session this request just created under `id`, and forgets it. */
+  discard(id: string): Promise<void>
 }
 
 /**
@@ -53,7 +55,7 @@ export async function adopt(
   if (found.kind === 'none') return undefined
   if (found.kind === 'moved') {
     const id = o.prefix + body + found.tag
-    return (await step.open(id)) ? { id, moved: false } : undefined
+    return (await step.open(id)) === undefined ? undefined : { id, moved: false }
   }
   if (found.kind === 'invalid') return invalid(ctx, found.reason)
   const old = m.layout.read(found.raw, now)
@@ -69,10 +71,17 @@ export async function adopt(
   const id = o.prefix + body + tag
   const created = await step.create(id, data, ttl)
   // Refused: another request (or the bulk command) created it first; it is the same session.
-  if (!created && !(await step.open(id))) return undefined
-  await markMoved(m.old, key, tag, ttl)
-  if (created) emit(ctx, 'session:migrated', { from: m.from })
-  return { id, moved: created }
+  const createdAt = created ?? (await step.open(id))
+  if (createdAt === undefined) return undefined
+  const before = await markMoved(m.old, key, tag, createdAt, ttl)
+  if (created !== undefined && before !== undefined && before.createdAt !== createdAt) {
+    // Moved by another request after this one read the old value, and ended since (a logout): what
+    // this request created would bring it back. The marker of another incarnation tells.
+    await step.discard(id)
+    return undefined
+  }
+  if (created !== undefined) emit(ctx, 'session:migrated', { from: m.from })
+  return { id, moved: created !== undefined }
 }
 
 /**

@@ -1,22 +1,38 @@
 /** The old key of a session: read it (bounded), and replace it with a marker once the session is ours. */
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import type { Connection } from '../store/client.js'
+import type { Script } from '../store/scripts.js'
 import { MAX_OLD_BYTES } from './layout.js'
 import type { MigrateFrom } from './options.js'
 
-/** What an old key holds. `moved`: the session was moved here; `tag` is the Cluster tag of its new id. */
+/**
+ * What an old key holds. `moved`: the session was moved here; `tag` is the Cluster tag of its new id,
+ * `createdAt` the creation time (`_c`) the move gave it.
+ */
 export type OldValue =
   | { kind: 'none' }
-  | { kind: 'moved'; tag: string }
+  | { kind: 'moved'; tag: string; createdAt: string }
   | { kind: 'value'; raw: string; pttl: number }
   | { kind: 'invalid'; reason: string }
 
 /**
  * What replaces an old session once it is ours: no data, only the tag its new id ends with (a guest's
- * is derived, a user's is the user's). Not JSON, so an old library still running reads it as no session.
+ * is derived, a user's is the user's) and the creation time of ours. Not JSON, so an old library still
+ * running reads it as no session.
  */
 const MOVED = 'koa-session-redis3 moved '
-const TAG = /^[A-Za-z0-9_-]{3}$/
+const MARKER = /^([A-Za-z0-9_-]{3}) (\d{1,15})$/
+
+/** Replaces the old key and answers what it held, in one step (one key: any Cluster slot). */
+const SWAP_SOURCE = `local old = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return old
+`
+const SWAP: Script = {
+  name: 'migrate marker',
+  source: SWAP_SOURCE,
+  sha: createHash('sha1').update(SWAP_SOURCE).digest('hex'),
+}
 
 /**
  * GETRANGE (never more than {@link MAX_OLD_BYTES} + 1 bytes cross the wire, whatever the key holds) and
@@ -36,16 +52,28 @@ export async function readOld(c: Connection, key: string): Promise<OldValue> {
   // GETRANGE answers "" for a missing key; PTTL tells it from an empty value.
   if (pttl === -2) return { kind: 'none' }
   const raw = String(value.value)
-  if (raw.startsWith(MOVED)) {
-    const tag = raw.slice(MOVED.length)
-    return TAG.test(tag) ? { kind: 'moved', tag } : { kind: 'invalid', reason: 'corrupt data' }
-  }
+  if (raw.startsWith(MOVED)) return marker(raw) ?? { kind: 'invalid', reason: 'corrupt data' }
   return { kind: 'value', raw, pttl }
 }
 
-/** Replaces the old session with the marker, for as long as the session had left: nothing of its data stays. */
-export async function markMoved(c: Connection, key: string, tag: string, ttl: number): Promise<void> {
-  await c.call('SET', key, MOVED + tag, 'PX', ttl)
+function marker(raw: string): Extract<OldValue, { kind: 'moved' }> | undefined {
+  const m = raw.startsWith(MOVED) ? MARKER.exec(raw.slice(MOVED.length)) : null
+  return m ? { kind: 'moved', tag: m[1] as string, createdAt: m[2] as string } : undefined
+}
+
+/**
+ * Replaces the old session with the marker, for as long as the session had left: nothing of its data
+ * stays. Resolves the marker it replaced, if the old key held one already (another request's move).
+ */
+export async function markMoved(
+  c: Connection,
+  key: string,
+  tag: string,
+  createdAt: string,
+  ttl: number,
+): Promise<Extract<OldValue, { kind: 'moved' }> | undefined> {
+  const previous = await c.run(SWAP, [key], [`${MOVED}${tag} ${createdAt}`, ttl])
+  return typeof previous === 'string' ? marker(previous) : undefined
 }
 
 /** True for an old key's value that is a marker of ours (the bulk count skips them). */
