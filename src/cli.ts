@@ -11,7 +11,7 @@ const USAGE = `Usage: koa-session-redis3 migrate --from <koa-redis|koa-generic-s
          (--url redis://... | --cluster host:port,host:port,...)
          [--prefix <old key prefix>] [--key-schema <our keySchema>] [--user-id <path, e.g. passport.user>]
          [--max-age <ms, idle timeout of old keys without TTL>] [--no-hash-ids (the store's hashIds: false)]
-         [--dry-run] [--batch 1000] [--concurrency 32]
+         [--dry-run] [--batch 250] [--concurrency 32]
 
 Environment: APP_KEYS (required; the app's app.keys, comma-separated, newest first: new ids are
 derived with the first), ENCRYPTION_KEYS (the app's encryptionKeys, base64, comma-separated, if any).
@@ -51,7 +51,7 @@ export async function main(
       'max-age': { type: 'string' },
       'no-hash-ids': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
-      batch: { type: 'string', default: '1000' },
+      batch: { type: 'string', default: '250' },
       concurrency: { type: 'string', default: '32' },
     },
   })
