@@ -4,7 +4,8 @@ import { Cluster, Redis } from 'ioredis'
 import Koa from 'koa'
 import { moveAll } from './migrate/bulk.js'
 import type { MigrateFrom } from './migrate/options.js'
-import { resolveOptions, type SessionOptions } from './options.js'
+import type { SessionOptions } from './options.js'
+import { resolveOptions } from './resolve-options.js'
 import { RedisStore } from './store/redis.js'
 
 const USAGE = `Usage: koa-session-redis3 migrate --from <koa-redis|koa-generic-session|koa-session-redis3>

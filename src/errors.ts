@@ -71,10 +71,46 @@ function describe(value: unknown): string {
  * and a log serialiser that follows causes would write them out.
  */
 export function scrubbed(err: unknown): Error {
-  const clean = new Error(err instanceof Error ? err.message : String(err))
+  const clean = new Error(reason(err))
   clean.name = err instanceof Error ? err.name : 'Error'
   return clean
 }
+
+/**
+ * A client error's text in words a user can act on, with nothing of the command's arguments. Redis
+ * quotes the start of a refused command's arguments (`unknown command 'EVALSHA', with args beginning
+ * with: '…' 'koa:sess:…'`: a key, field names, values, a raw id with `hashIds: false`), so a reply
+ * error keeps its code and a fixed text. ioredis names its own retry option, which is not the fix.
+ */
+export function reason(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  const code = /^([A-Z][A-Z_-]+)(?: |$)/.exec(text)?.[1]
+  if (code !== undefined) {
+    for (const [pattern, words] of REPLIES) if (pattern.test(text)) return `${code}: ${words}`
+    return `${code} (a Redis error reply)`
+  }
+  if (/max retries per request/i.test(text)) return 'the connection to Redis was lost and is not back'
+  if (/enableOfflineQueue|Connection is closed|client is closed|Socket closed/i.test(text)) {
+    return 'not connected to Redis'
+  }
+  // Connection errors (`connect ECONNREFUSED 127.0.0.1:6379`) name no argument; anything else is cut
+  // at its first quote, behind which a client could repeat an argument.
+  return text.split(/['"]/, 1)[0] as string
+}
+
+/** Redis error replies we can put in words, matched on their fixed text. */
+const REPLIES: [RegExp, string][] = [
+  [/^ERR unknown command/, 'the server does not know a command (renamed or disabled with rename-command?)'],
+  [/^ERR unknown subcommand/, 'the server does not know a subcommand (an older Redis?)'],
+  [/^OOM /, 'Redis is out of memory (maxmemory reached, and the policy evicts nothing it may)'],
+  [/^READONLY /, 'the server is a read-only replica (a failover in progress, or the wrong address?)'],
+  [/^(NOPERM|NOAUTH|WRONGPASS) /, 'the Redis user lacks a permission or failed to authenticate'],
+  [/^WRONGTYPE /, 'a key holds another kind of value than a session (another app under the same keySchema?)'],
+  [/^LOADING /, 'Redis is loading its data set'],
+  [/^BUSY /, 'Redis is busy running a script'],
+  [/^(CLUSTERDOWN|MASTERDOWN|TRYAGAIN) /, 'the Cluster or its master is down'],
+  [/^ERR .*koa-session-redis3: bad TTL/, 'a TTL out of range was refused'],
+]
 
 /** True for the failures of a store (unreachable, erroring, too slow), which `failOpen` may serve around. */
 export function isStoreFailure(err: unknown): boolean {

@@ -1,5 +1,6 @@
 /** Session ids: generation, the check every incoming id passes, the hash Redis keys hold, and the Cluster tag ids carry. */
-import { hash, randomBytes, randomInt } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
+import { SessionError } from './errors.js'
 
 /** Length of a default id: 40 random base64url characters (240 bits) and a 3-character slot tag. */
 export const DEFAULT_ID_LENGTH = 43
@@ -15,20 +16,62 @@ const CUSTOM_ID = /^[A-Za-z0-9_.:~-]{16,256}$/
 let pool = Buffer.alloc(0)
 let used = 0
 
-/** 256 bits from the OS CSPRNG, base64url: 43 characters, cookie- and header-safe. */
-export function randomId(): string {
-  if (used + 32 > pool.length) {
+/** The offset in `pool` of `n` bytes never used before. */
+function take(n: number): number {
+  if (used + n > pool.length) {
     pool = randomBytes(4096)
     used = 0
   }
-  used += 32
-  return pool.toString('base64url', used - 32, used)
+  used += n
+  return used - n
+}
+
+/** 256 bits from the OS CSPRNG, base64url: 43 characters, cookie- and header-safe. */
+export function randomId(): string {
+  const at = take(32)
+  return pool.toString('base64url', at, at + 32)
 }
 
 /** SHA-256 of the id, base64url. Not keyed: `app.keys` rotate, and a 240-bit random id needs no salt. */
 export function hashId(id: string): string {
   // The one-shot `hash` (Node 20.12+) skips the Hash object that createHash builds: a third of the cost.
   return hash('sha256', id, 'base64url')
+}
+
+/**
+ * The hash of a user id: a string or a finite number (`1` and `'1'` are one user). `undefined`,
+ * `null` and `''` mean no user. Anything else throws: `String()` of an object is `[object Object]`
+ * for every user, which would merge them all into one index. `what` names the caller in the error.
+ */
+export function userHash(user: unknown, what: string): string | undefined {
+  if (user === undefined || user === null || user === '') return undefined
+  if (typeof user === 'string' || (typeof user === 'number' && Number.isFinite(user))) {
+    return hashId(String(user))
+  }
+  // The type only, never the value: it may be the app's user record.
+  const kind = Array.isArray(user)
+    ? 'an array'
+    : user === null || typeof user !== 'object'
+      ? typeof user === 'number'
+        ? String(user)
+        : `a ${typeof user}`
+      : 'an object'
+  throw new SessionError(
+    'INVALID_VALUE',
+    `${what} must be a string or a finite number, received ${kind}; String() of it would put every such user in one index`,
+  )
+}
+
+/** {@link userHash} of a user id that a store method requires. */
+export function requiredUserHash(user: unknown, method: string): string {
+  const hashed = userHash(user, `the userId given to ${method}`)
+  if (hashed === undefined) {
+    throw new SessionError(
+      'INVALID_VALUE',
+      `${method} needs a userId (a string or a finite number), received ${user === '' ? '""' : String(user)}`,
+    )
+  }
+  return hashed
 }
 
 /** The Cluster hash tag of an id: its last three characters (see docs/DESIGN.md). */
@@ -48,9 +91,15 @@ export function withTag(id: string, tag: string): string {
   return [id.slice(0, -TAG_LENGTH), tag].join('')
 }
 
-/** A default id: 40 random characters, then the next guest tag. */
+/**
+ * A default id: 40 random characters (240 bits), then the tag of a slot drawn at random for this id.
+ * Random per id, so two ids tell nothing about how many sessions were issued between them.
+ */
 export function guestId(): string {
-  return withTag(randomId(), nextGuestTag())
+  const at = take(32)
+  const slot = pool.readUInt16BE(at + 30) & (SLOTS - 1)
+  // join, not `+` (see withTag).
+  return [pool.toString('base64url', at, at + 30), slotTag(slot)].join('')
 }
 
 /** Checks an incoming id before it is allowed anywhere near the store. */
@@ -60,18 +109,12 @@ export function isWellFormedId(id: string, prefix: string, custom: boolean): boo
   return custom ? CUSTOM_ID.test(rest) : DEFAULT_ID.test(rest)
 }
 
-// Guest tags walk the 16384 Cluster slots by the golden-ratio step (odd, so the walk visits every
-// slot once per 16384 ids) from a random start: any run of new sessions lands on distinct slots,
-// spread evenly over the slot ranges of however many masters there are. Random tags would put more
-// than 1.5 times one master's share of 200 sessions on another in about 5% of runs.
 const SLOTS = 16_384
-const STEP = 10_125
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-let slot = randomInt(SLOTS)
 let tags: Uint32Array | undefined
 
-function nextGuestTag(): string {
-  slot = (slot + STEP) % SLOTS
+/** The three-character tag that Redis Cluster hashes to `slot`. */
+export function slotTag(slot: number): string {
   tags ??= tagPerSlot()
   const t = tags[slot] as number
   return (ALPHABET[t >> 12] as string) + ALPHABET[(t >> 6) & 63] + ALPHABET[t & 63]

@@ -14,8 +14,8 @@ import sessionModule = require('./session.js')
  * const session = require('koa-session-redis3')
  * app.use(session({ store: { host: '127.0.0.1', port: 6379, ttl: 3600, keySchema: 'your:schema' } }))
  */
-declare function session(options?: index.SessionOptions, app?: Koa): Koa.Middleware
-declare function session(app: Koa, options?: index.SessionOptions): Koa.Middleware
+declare function session(options?: index.SessionOptions, app?: Koa): index.SessionMiddleware
+declare function session(app: Koa, options?: index.SessionOptions): index.SessionMiddleware
 
 /** The package's exports, as properties of the factory (values) and members of its namespace (types). */
 declare namespace session {
@@ -26,11 +26,13 @@ declare namespace session {
   export import SessionData = sessionModule.SessionData
   export type SessionErrorCode = index.SessionErrorCode
   export type SessionObject = index.SessionObject
+  export type SessionMiddleware = index.SessionMiddleware
+  export type DataOf<Data = SessionData> = index.DataOf<Data>
   export type CookieOptions = index.CookieOptions
   export type ExternalKey = index.ExternalKey
   export type MigrateFrom = index.MigrateFrom
   export type MigrateOptions = index.MigrateOptions
-  export type SessionOptions<Data = Record<string, unknown>> = index.SessionOptions<Data>
+  export type SessionOptions<Data = SessionData> = index.SessionOptions<Data>
   export type Session = index.Session
   export type CacheStats = index.CacheStats
   export type CacheStatus = index.CacheStatus

@@ -1,15 +1,15 @@
 /** A session's metadata as the middleware decides it: its owner, the id that follows, and its lifetimes. */
 import type { Context } from 'koa'
 import { invalidOption } from './errors.js'
-import { guestId, hashId, isWellFormedId, userTag, withTag } from './id.js'
+import { guestId, isWellFormedId, userHash, userTag, withTag } from './id.js'
 import type { Resolved } from './options.js'
 import { META, type StoredFields } from './store/types.js'
 
 /** The hash of the session's owner as the `userId` option names it; undefined without one (a guest). */
 export function ownerOf(o: Resolved, data: Record<string, unknown>): string | undefined {
   if (!o.userId) return undefined
-  const user = o.userId(data)
-  return user === undefined || user === null || user === '' ? undefined : hashId(String(user))
+  // An object (passport's serializeUser may store one) is refused here, at the request that made it.
+  return userHash(o.userId(data), 'the value `userId` returned')
 }
 
 /**

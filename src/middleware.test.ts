@@ -574,7 +574,17 @@ describe('session: configuration errors', () => {
     [
       'sameSite',
       () => session({ sameSite: 'loose' as never, store: new MemoryStore() }),
-      /`cookie.sameSite`/,
+      /`sameSite` must be 'lax', 'strict', 'none' or a boolean, received "loose"/,
+    ],
+    [
+      'cookie.sameSite',
+      () => session({ cookie: { sameSite: 'loose' as never }, store: new MemoryStore() }),
+      /`cookie.sameSite` must be/,
+    ],
+    [
+      'domain on a __Host- cookie, as written',
+      () => session({ key: '__Host-s', domain: 'example.com', store: new MemoryStore() }),
+      /`domain` must be unset for a __Host- cookie, received "example.com"/,
     ],
     [
       'absoluteTimeout',

@@ -2,15 +2,11 @@
 import type Koa from 'koa'
 import type { Context, Next } from 'koa'
 import { SessionError } from './errors.js'
-import {
-  assertKeys,
-  assertMigrateKeys,
-  type Resolved,
-  resolveOptions,
-  type SessionOptions,
-} from './options.js'
+import type { Resolved, SessionOptions } from './options.js'
+import { assertKeys, assertMigrateKeys, resolveOptions } from './resolve-options.js'
 import type { Session, SessionData } from './session.js'
 import { RequestSession } from './state.js'
+import type { KoaSessionStore, SessionStore } from './store/types.js'
 
 const STATE = Symbol('koa-session-redis3')
 
@@ -18,6 +14,19 @@ type Ctx = Context & { [STATE]?: RequestSession }
 
 /** `ctx.session` as the app sees it: our methods plus the app's typed data. */
 export type SessionObject = Session & Partial<SessionData>
+
+/**
+ * The middleware `session(...)` returns, with the store it uses: the one it created from
+ * `store: { ... }` options (close it at shutdown), or the one passed in; undefined with `ContextStore`.
+ *
+ * @example
+ * const sessions = session({ store: { url: process.env.REDIS_URL } })
+ * app.use(sessions)
+ * process.on('SIGTERM', () => sessions.store?.close())
+ */
+export type SessionMiddleware = Koa.Middleware & {
+  readonly store: SessionStore | KoaSessionStore | undefined
+}
 
 declare module 'koa' {
   interface DefaultContext {
@@ -44,14 +53,14 @@ declare module 'koa' {
  * app.keys = ['some secret hurr']
  * app.use(session({ store: { host: '127.0.0.1', port: 6379, ttl: 3600, keySchema: 'your:schema' } }))
  */
-export function session(options?: SessionOptions, app?: Koa): Koa.Middleware
-export function session(app: Koa, options?: SessionOptions): Koa.Middleware
-export function session(a?: SessionOptions | Koa, b?: SessionOptions | Koa): Koa.Middleware {
+export function session(options?: SessionOptions, app?: Koa): SessionMiddleware
+export function session(app: Koa, options?: SessionOptions): SessionMiddleware
+export function session(a?: SessionOptions | Koa, b?: SessionOptions | Koa): SessionMiddleware {
   const [options, app] = isApp(a) ? [b as SessionOptions | undefined, a] : [a, b as Koa | undefined]
   const o = resolveOptions(options ?? {}, app)
   if (app) install(app, o)
 
-  return async function session(ctx: Ctx, next: Next) {
+  const middleware = async function session(ctx: Ctx, next: Next) {
     install(ctx.app, o)
     const state = new RequestSession(ctx, o)
     ctx[STATE] = state
@@ -70,6 +79,10 @@ export function session(a?: SessionOptions | Koa, b?: SessionOptions | Koa): Koa
     }
     if (o.autoCommit) await state.commit(false)
   }
+  return Object.defineProperty(middleware, 'store', {
+    value: o.storeInstance,
+    enumerable: true,
+  }) as SessionMiddleware
 }
 
 const installed = new WeakSet<object>()

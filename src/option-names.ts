@@ -1,42 +1,6 @@
 /** Misspelled option names: refused with the closest known name, since a silently ignored option is a bug. */
 import { invalidOption } from './errors.js'
-import type { SessionOptions } from './options.js'
 
-/** Every option of SessionOptions: a record, so the compiler keeps the list complete (and without extras). */
-export const SESSION_OPTION_NAMES = Object.keys({
-  httpOnly: true,
-  signed: true,
-  overwrite: true,
-  secure: true,
-  sameSite: true,
-  domain: true,
-  path: true,
-  partitioned: true,
-  priority: true,
-  key: true,
-  maxAge: true,
-  autoCommit: true,
-  rolling: true,
-  renew: true,
-  genid: true,
-  prefix: true,
-  valid: true,
-  beforeSave: true,
-  externalKey: true,
-  store: true,
-  ContextStore: true,
-  saveUninitialized: true,
-  cookie: true,
-  header: true,
-  lazy: true,
-  failOpen: true,
-  absoluteTimeout: true,
-  userId: true,
-  maxSessionsPerUser: true,
-  encryptionKeys: true,
-  regenerateKeepsData: true,
-  migrate: true,
-} satisfies Record<keyof SessionOptions, true>)
 /** Options of koa-session that belong to sessions stored in the cookie, which this library does not do. */
 const COOKIE_SESSION_ONLY = new Set(['encode', 'decode'])
 

@@ -50,6 +50,7 @@ export async function createSession(
   if (o.beforeSave) o.beforeSave(s.ctx, session)
   const data = session.toJSON()
   const changes = snapshot.diff(data)
+  withinLimits(o, snapshot, changes)
   const owner = ownerOf(o, data)
   const own = s.maxAge ?? parseMaxAge(snapshot.meta[META.maxAge])
   const meta = newMeta(o, s.ctx, owner, snapshot.meta, own, now)
@@ -116,6 +117,7 @@ export async function updateSession(
     o.beforeSave(s.ctx, session)
     changes = snapshot.diff(session.toJSON())
   }
+  withinLimits(o, snapshot, changes)
   const set = encode(changes, o.codec, id)
   if (s.maxAge !== undefined) set[META.maxAge] = String(s.maxAge)
   if (renew || (o.renew && s.maxAge !== undefined)) set[META.cookieExpires] = String(now + life)
@@ -142,6 +144,27 @@ export async function updateSession(
   snapshot.remember(changes, set)
   if (snapshot.stale.size > 0 || snapshot.staleTag) await reseal(s, id, changes)
   return { outcome: 'written', renew }
+}
+
+/**
+ * Refuses a session beyond `maxKeys` or `maxBytes` before anything is sent: one write of 50,000 fields
+ * blocked Redis for 23 ms. The message names the limit, never a key or a value.
+ */
+function withinLimits(o: Resolved, snapshot: Snapshot, changes: Changes): void {
+  if (changes.size === 0 && changes.deleted.length === 0) return
+  const { keys, bytes } = snapshot.size(changes)
+  if (keys > o.maxKeys) {
+    throw new SessionError(
+      'INVALID_VALUE',
+      `the session cannot be saved: it has ${keys} top-level keys, over the limit \`maxKeys\` (${o.maxKeys})`,
+    )
+  }
+  if (bytes > o.maxBytes) {
+    throw new SessionError(
+      'INVALID_VALUE',
+      `the session cannot be saved: it holds ${bytes} bytes of JSON, over the limit \`maxBytes\` (${o.maxBytes})`,
+    )
+  }
 }
 
 /**

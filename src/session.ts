@@ -14,6 +14,8 @@ export interface SessionData {}
 /** What a Session needs from the request it belongs to. */
 export interface SessionOwner {
   readonly isNew: boolean
+  /** The id this response carries (`ctx.sessionId`). */
+  readonly id: string | undefined
   readonly storeUnavailable: boolean
   maxAge: number | 'session'
   commit(force: boolean): Promise<void>
@@ -30,6 +32,7 @@ export interface SessionOwner {
  */
 const RESERVED = new Set([
   'isNew',
+  'externalKey',
   'storeUnavailable',
   'maxAge',
   'length',
@@ -70,6 +73,14 @@ export class Session {
   /** True when the session was created by this request (no id, an unknown id, or after `regenerate()`). */
   get isNew(): boolean {
     return this.#owner.isNew
+  }
+
+  /**
+   * The session's id, as koa-session 7 names it: the same as `ctx.sessionId` (drawn now for a new
+   * session). A secret: never put it in a page or a log.
+   */
+  get externalKey(): string | undefined {
+    return this.#owner.id
   }
 
   /** True when the store failed and `failOpen` served this empty session; nothing will be saved. */

@@ -73,6 +73,25 @@ export class Snapshot {
     return changes
   }
 
+  /**
+   * The top-level keys and bytes (names and JSON) the session holds once `changes` are applied: what
+   * the `maxKeys` and `maxBytes` limits bound.
+   */
+  size(changes: Changes): { keys: number; bytes: number } {
+    let keys = 0
+    let bytes = 0
+    for (const [key, json] of changes) {
+      keys++
+      bytes += Buffer.byteLength(key) + Buffer.byteLength(json)
+    }
+    for (const [key, json] of this.json) {
+      if (changes.has(key) || changes.deleted.includes(key)) continue
+      keys++
+      bytes += Buffer.byteLength(key) + Buffer.byteLength(json)
+    }
+    return { keys, bytes }
+  }
+
   /** Takes a successful write into the snapshot: the changes and the metadata written with them. */
   remember(changes: Changes, set: StoredFields): void {
     for (const [key, json] of changes) this.json.set(key, json)

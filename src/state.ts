@@ -178,6 +178,8 @@ export class RequestSession implements SessionOwner {
   /** `ctx.session = value`: null destroys; an object replaces the data. */
   set(value: unknown): void {
     if (value === null) {
+      // With `lazy`, a logout may come before any load: the incoming id is read now, so its session ends too.
+      this.readId()
       this.#remove = this.#storedId()
       this.#session = null
       // A session created after this in the same request is a new one: its lifetime starts now.
@@ -303,11 +305,13 @@ export class RequestSession implements SessionOwner {
     if (remove !== undefined) await this.#store.remove(remove.id, remove.owner)
   }
 
-  /** What a destroy or regenerate leaves; after a failed load (`failOpen`) the incoming id, which must still go. */
+  /** What a destroy or regenerate leaves: the stored session, or the incoming id of one never loaded. */
   #storedId(): StoredId | undefined {
     if (this.#status === 'stored') return { id: this.#id as string, owner: { user: this.#snapshot.meta._u } }
-    // Failing closed: a logout that answered 200 with the server session alive could not be told apart.
-    if (this.#status === 'unavailable' && this.#carrier.id !== undefined) return { id: this.#carrier.id }
+    // Never loaded (`lazy`), or the load failed (`failOpen`): the incoming id's session must still go, or
+    // a logout answered 200 would leave it alive for a copied cookie. The store finds its owner.
+    const unloaded = this.#status === 'unread' || this.#status === 'unavailable'
+    if (unloaded && this.#carrier.id !== undefined) return { id: this.#carrier.id }
     return undefined
   }
 

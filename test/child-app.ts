@@ -8,24 +8,39 @@ export interface ChildApp {
   base: string
 }
 
+/** Extra settings of {@link startChildApp}: Node flags (e.g. `--import tsx`) and environment variables. */
+export interface ChildAppOptions {
+  execArgv?: string[]
+  env?: Record<string, string>
+}
+
 /**
  * Runs `file` with Node in `cwd` and waits until `port` accepts connections.
  *
  * @example
  * const app = await startChildApp(file, port, dir)
  */
-export async function startChildApp(file: string, port: number, cwd?: string): Promise<ChildApp> {
-  const child = spawn(process.execPath, [file], { cwd, stdio: ['ignore', 'inherit', 'inherit'] })
+export async function startChildApp(
+  file: string,
+  port: number,
+  cwd?: string,
+  options: ChildAppOptions = {},
+): Promise<ChildApp> {
+  const child = spawn(process.execPath, [...(options.execArgv ?? []), file], {
+    cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code) => reject(new Error(`${file} exited with code ${code} before listening`))),
   )
   // A bare TCP connect, not an HTTP probe: a request would create a session of its own.
   const ready = (async () => {
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 400; i++) {
       if (await canConnect(port)) return
       await new Promise((r) => setTimeout(r, 50))
     }
-    throw new Error(`${file} did not listen on ${port} within 10 s`)
+    throw new Error(`${file} did not listen on ${port} within 20 s`)
   })()
   try {
     await Promise.race([ready, exited])

@@ -4,9 +4,16 @@ import request from 'supertest'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createDemoApp, startDemo } from '../examples/demo/server.js'
 import { MemoryStore } from '../src/index.js'
-
-const SPA = 'http://localhost:3001'
-const HEADER = 'x-session-id'
+import {
+  CHROME_LINUX,
+  cookieValue,
+  HEADER,
+  handles,
+  loggedInTo,
+  SAFARI_IPHONE,
+  SPA,
+  views,
+} from './demo-support.js'
 
 let store: MemoryStore
 let app: Koa
@@ -18,33 +25,7 @@ beforeEach(() => {
 
 afterEach(() => store.close())
 
-function views(text: string): number {
-  const match = /<h1 id="views">(\d+) views<\/h1>/.exec(text)
-  if (!match) throw new Error(`no view counter in: ${text.slice(0, 200)}`)
-  return Number(match[1])
-}
-
-function cookieValue(res: request.Response, name = 'koa.sess'): string | undefined {
-  const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? [])
-  return cookies
-    .find((c) => c.startsWith(`${name}=`))
-    ?.split(';')[0]
-    ?.slice(name.length + 1)
-}
-
-async function loggedIn(user = 'alice', agent = request.agent(app.callback())) {
-  const res = await agent.post('/login').type('form').send({ username: user, password: 'password' })
-  expect(res.status).toBe(302)
-  expect(res.headers.location).toBe('/')
-  return agent
-}
-
-function handles(html: string): { handle: string; current: boolean }[] {
-  return [...html.matchAll(/<tr data-handle="([^"]+)"( class="current")?>/g)].map((m) => ({
-    handle: m[1] as string,
-    current: m[2] !== undefined,
-  }))
-}
+const loggedIn = (user = 'alice', agent = request.agent(app.callback())) => loggedInTo(agent, user)
 
 describe('demo pages', () => {
   it('GET /: counts views in the session (1, 2, 3)', async () => {
@@ -69,8 +50,10 @@ describe('demo pages', () => {
   it('POST /login: a wrong password goes back to the form with an error', async () => {
     const agent = request.agent(app.callback())
     const res = await agent.post('/login').type('form').send({ username: 'alice', password: 'nope' })
-    expect(res.headers.location).toBe('/login?failed=1')
-    expect((await agent.get('/login?failed=1')).text).toContain('Wrong user name or password')
+    expect(res.headers.location).toBe('/login?failed=1&username=alice')
+    const form = (await agent.get(res.headers.location as string)).text
+    expect(form).toContain('Wrong user name or password')
+    expect(form).toContain('value="alice"')
     expect((await agent.get('/sessions')).headers.location).toBe('/login')
   })
 
@@ -100,15 +83,15 @@ describe('demo pages', () => {
   })
 
   it('GET /sessions: lists the devices of the user, marks this one, and revokes another', async () => {
-    const laptop = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', 'Laptop/1.0'))
-    const phone = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', 'Phone/2.0'))
+    const laptop = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', CHROME_LINUX))
+    const phone = await loggedIn('alice', request.agent(app.callback()).set('User-Agent', SAFARI_IPHONE))
     await loggedIn('bob')
     const page = (await laptop.get('/sessions').expect(200)).text
     const rows = handles(page)
     expect(rows).toHaveLength(2)
     expect(rows.filter((r) => r.current)).toHaveLength(1)
-    expect(page).toContain('Laptop/1.0')
-    expect(page).toContain('Phone/2.0')
+    expect(page).toContain('Chrome 131 on Linux')
+    expect(page).toContain('Safari 17 on iOS 17')
     expect(page).toContain('this device')
 
     const other = rows.find((r) => !r.current)?.handle as string
@@ -144,7 +127,13 @@ describe('demo JSON API (header mode)', () => {
     const first = await request(app.callback()).get('/api/me').expect(200)
     const id = first.headers[HEADER] as string
     expect(id).toMatch(/^[\w-]{43}\.[\w-]+$/)
-    expect(first.body).toEqual({ views: 1, user: null, sessionIdPrefix: id.slice(0, 8), staleId: false })
+    expect(first.body).toEqual({
+      views: 1,
+      user: null,
+      name: null,
+      sessionIdPrefix: id.slice(0, 8),
+      staleId: false,
+    })
     const second = await request(app.callback()).get('/api/me').set(HEADER, id).expect(200)
     expect(second.body.views).toBe(2)
     // The changed session sends its id again (as the cookie would be), never another one.
@@ -165,7 +154,7 @@ describe('demo JSON API (header mode)', () => {
     const user = login.headers[HEADER] as string
     expect(user).toBeTruthy()
     expect(user).not.toBe(guest)
-    expect(login.body).toEqual({ user: 'bob', sessionIdPrefix: user.slice(0, 8) })
+    expect(login.body).toEqual({ user: 'bob', name: 'Bob', sessionIdPrefix: user.slice(0, 8) })
     expect((await request(app.callback()).get('/api/me').set(HEADER, guest)).body.user).toBeNull()
     const me = await request(app.callback()).get('/api/me').set(HEADER, user)
     expect(me.body).toMatchObject({ views: 2, user: 'bob' })
@@ -250,7 +239,11 @@ describe('startDemo', () => {
       const spa = await request(demo.spaUrl).get('/').expect(200)
       expect(spa.text).toContain(`const API = "${demo.apiUrl}"`)
       expect(spa.headers['content-security-policy']).toContain(`connect-src ${demo.apiUrl}`)
-      expect((await request(demo.apiUrl).get('/')).text).toContain('1 views')
+      const lost = await request(demo.spaUrl).get('/nowhere').expect(404)
+      expect(lost.text).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">')
+      expect(lost.text).toContain('<a id="back" href="/">Back to the SPA</a>')
+      expect(lost.text).toContain(`<a href="${demo.apiUrl}/">Back to the cookie demo</a>`)
+      expect((await request(demo.apiUrl).get('/')).text).toContain('1 view<')
     } finally {
       await demo.close()
     }

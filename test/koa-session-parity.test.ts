@@ -147,6 +147,36 @@ describe('koa-session 7 behaviour', () => {
   })
 })
 
+describe('koa-session 7 members', () => {
+  it('session: ctx.session.externalKey is the id the response carries; data cannot shadow it', async () => {
+    const seen: unknown[] = []
+    const app = makeApp({ store: new MemoryStore() }, (ctx) => {
+      if (ctx.path === '/shadow') ctx.session = { externalKey: 'attacker-chosen', views: 1 }
+      else ctx.session.views = 1
+      seen.push(ctx.session.externalKey, ctx.sessionId)
+      ctx.body = 'ok'
+    })
+    const res = await request(app.callback()).get('/')
+    const id = cookiesOf(res)['koa.sess']
+    expect(seen).toEqual([id, id])
+    seen.length = 0
+    const shadowed = await request(app.callback()).get('/shadow').set('Cookie', cookieHeader(res))
+    expect(seen).toEqual([id, id])
+    expect(shadowed.status).toBe(200)
+  })
+
+  it('session(...).store: the store that store options created, which closes (so a script can exit)', async () => {
+    const sessions = session({ store: { port: inject('redisPort'), keySchema: `handle${process.pid}:` } })
+    expect(sessions.store).toBeInstanceOf(RedisStore)
+    const store = sessions.store as RedisStore
+    await store.ready()
+    await store.close()
+    await expect(store.ready()).rejects.toThrow(SessionError)
+    const memory = new MemoryStore()
+    expect(session({ store: memory }).store).toBe(memory)
+  })
+})
+
 describe('a first hour without surprises', () => {
   it('session: misspelled options are refused with the closest name', () => {
     const store = new MemoryStore()
@@ -168,17 +198,24 @@ describe('a first hour without surprises', () => {
     expect(() => new RedisStore({ keySchem: 'x' } as never)).toThrow(/did you mean `store.keySchema`/)
   })
 
-  it("session: a sameSite 'none' cookie is refused with secure false, and over plain http when secure follows the request", async () => {
+  it("session: a sameSite 'none' cookie needs secure: true at session(...), naming the option as written", async () => {
     expect(() => session({ sameSite: 'none', secure: false, store: new MemoryStore() })).toThrow(
+      /`secure` cannot be false with sameSite 'none'/,
+    )
+    expect(() => session({ cookie: { sameSite: 'none', secure: false }, store: new MemoryStore() })).toThrow(
       /`cookie.secure` cannot be false with sameSite 'none'/,
     )
-    const app = makeApp({ sameSite: 'none', store: new MemoryStore() }, counter)
+    // Left to the request, every plain-http response would answer 500: refused once, at startup.
+    expect(() => session({ sameSite: 'none', store: new MemoryStore() })).toThrow(
+      /`sameSite` 'none' needs `secure: true` .*app.proxy = true/,
+    )
+    const app = makeApp({ sameSite: 'none', secure: true, store: new MemoryStore() }, counter)
     const errors: unknown[] = []
     app.on('error', (err) => errors.push(err))
     const plain = await request(app.callback()).get('/increment')
     expect(plain.status).toBe(500)
     expect(plain.headers['set-cookie']).toBeUndefined()
-    expect(String(errors[0])).toMatch(/a sameSite 'none' cookie needs https/)
+    expect(String(errors[0])).toMatch(/a Secure cookie cannot be sent on this plain-http request/)
     app.proxy = true
     const proxied = await request(app.callback()).get('/increment').set('X-Forwarded-Proto', 'https')
     expect(proxied.status).toBe(200)
@@ -199,10 +236,13 @@ describe('a first hour without surprises', () => {
     expect(SessionError.is(err)).toBe(true)
     const message = String((err as Error).message)
     expect(message).toMatch(
-      new RegExp(`Redis at redis://127\\.0\\.0\\.1:${port}/2 (failed on|did not answer) ping`),
+      new RegExp(`Redis at redis://127\\.0\\.0\\.1:${port}/2 (failed|cannot be reached) .*while connecting`),
     )
     expect(message).toMatch(/ECONNREFUSED/)
     expect(message).not.toMatch(/hunter2/)
+    // One code for a Redis that is down, and never the client option that is not the fix.
+    expect((err as SessionError).code).toBe('STORE_UNAVAILABLE')
+    expect(message).not.toMatch(/maxRetriesPerRequest|max retries/)
     await down.close()
   })
 

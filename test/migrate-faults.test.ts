@@ -31,7 +31,7 @@ afterAll(async () => {
 
 /**
  * An ioredis client of the old server that runs `before` once, just before it first sends `command`
- * (a native command through `call`, or `evalsha`: the marker's script).
+ * (a native command or `EVALSHA`, the marker's script, both sent through `call` or `evalsha`).
  */
 function interceptedClient(
   command: string,
@@ -46,7 +46,7 @@ function interceptedClient(
       if (name !== 'call' && name !== 'evalsha')
         return typeof method === 'function' ? method.bind(target) : method
       return async (...args: (string | number)[]) => {
-        if (armed && (name === command || args[0] === command)) {
+        if (armed && (name.toString().toUpperCase() === command || args[0] === command)) {
           armed = false
           await before()
         }
@@ -87,7 +87,7 @@ describe('migrate: failures half way', () => {
   it('migrate: the old Redis killed between our write and the marker: the next request finds ours and finishes', async () => {
     const id = randomUUID()
     await oldRedis.set(id, JSON.stringify({ visits: 6 }), 'PX', 600_000)
-    const old = interceptedClient('evalsha', async () => {
+    const old = interceptedClient('EVALSHA', async () => {
       await oldServer.kill('SIGKILL')
     })
     const ours = ourApp(ourServer.port, 'f2:', { from: 'koa-redis', client: old.client })

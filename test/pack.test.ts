@@ -109,8 +109,11 @@ describe('npm pack', () => {
     const [esm, cjsLines] = [fences('js')[0], fences('js').find((c) => c.includes('require('))]
     expect(esm).toContain("import session from 'koa-session-redis3'")
     expect(cjsLines).toContain("const session = require('koa-session-redis3')")
-    // The README's CommonJS form: its require lines in place of the first screen's imports.
-    const cjs = `${cjsLines}${(esm as string).replace(/^import .*\n/gm, '')}`
+    // The README's CommonJS form (server.js): the whole program, or its require lines in place of the
+    // first screen's imports.
+    const cjs = (cjsLines as string).includes('listen(3000)')
+      ? (cjsLines as string)
+      : `${cjsLines}${(esm as string).replace(/^import .*\n/gm, '')}`
     expect(cjs).not.toContain('import ')
 
     const variants = [

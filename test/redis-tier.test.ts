@@ -282,11 +282,13 @@ describe('Redis Cluster (3 masters): sessions over every slot', () => {
     await cluster?.stop()
   })
 
-  it('session: 200 guests land on at least 190 slots, no master holding over 1.5 times another', async () => {
+  it('session: 600 guests land on at least 570 slots, no master holding over 1.5 times another', async () => {
+    // Random tags: about 11 collisions expected among 600 of 16,384 slots; each master's share is
+    // 200 with a standard deviation near 12, so 1.5 times another is many deviations away.
     const ids: string[] = []
-    for (let i = 0; i < 200; i++) ids.push(cookiesOf(await get(app, '/increment'))['koa.sess'] as string)
+    for (let i = 0; i < 600; i++) ids.push(cookiesOf(await get(app, '/increment'))['koa.sess'] as string)
     const slots = ids.map((id) => calculateSlot(store.key(id)))
-    expect(new Set(slots).size).toBeGreaterThanOrEqual(190)
+    expect(new Set(slots).size).toBeGreaterThanOrEqual(570)
     const perMaster = new Map<number, number>()
     for (const slot of slots) {
       const port = owners.get(slot) as number

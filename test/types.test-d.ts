@@ -13,21 +13,26 @@ import session, {
   type SessionError,
   type SessionErrorCode,
   type SessionInfo,
+  type SessionMiddleware,
   type SessionObject,
   type SessionOptions,
+  type SessionStore,
 } from '../src/index.js'
 
 declare module '../src/index.js' {
   interface SessionData {
     views: number
     profile: { id: string }
+    passport: { user: string }
   }
 }
 
 describe('types', () => {
   it('types: default and named exports are the same factory returning Koa middleware', () => {
     expectTypeOf(session).toEqualTypeOf(named)
-    expectTypeOf(session({ store: new MemoryStore() })).toEqualTypeOf<Koa.Middleware>()
+    expectTypeOf(session({ store: new MemoryStore() })).toEqualTypeOf<SessionMiddleware>()
+    expectTypeOf(session({ store: new MemoryStore() })).toExtend<Koa.Middleware>()
+    expectTypeOf(session().store).toEqualTypeOf<SessionStore | KoaSessionStore | undefined>()
     expectTypeOf(session).toBeCallableWith(new Koa(), { maxAge: 'session' as const })
   })
 
@@ -57,6 +62,24 @@ describe('types', () => {
       ctx.session = 'none'
       expectTypeOf(await ctx.loadSession()).toEqualTypeOf<SessionObject>()
     })
+  })
+
+  it('types: callbacks that receive session data see the augmented SessionData without a cast', () => {
+    session({
+      userId: (s) => {
+        expectTypeOf(s.passport).toEqualTypeOf<{ user: string } | undefined>()
+        return s.passport?.user
+      },
+      valid: (_ctx, s) => typeof s.views === 'number',
+      beforeSave: (_ctx, s) => {
+        expectTypeOf(s.views).toEqualTypeOf<number | undefined>()
+        // Keys the app did not declare are still readable, as unknown.
+        expectTypeOf(s.other).toEqualTypeOf<unknown>()
+      },
+      store: new MemoryStore(),
+    })
+    // @ts-expect-error userId must return a string, a number or nothing
+    session({ userId: (s) => s.passport, store: new MemoryStore() })
   })
 
   it('types: stores and options', () => {

@@ -14,6 +14,7 @@ export function addApiRoutes(router: Router, header: string): void {
     ctx.body = {
       views,
       user: currentUser(ctx)?.id ?? null,
+      name: currentUser(ctx)?.name ?? null,
       sessionIdPrefix: ctx.sessionId?.slice(0, 8) ?? null,
       staleId,
     }
@@ -26,7 +27,7 @@ export function addApiRoutes(router: Router, header: string): void {
     const user = verify(username, password)
     if (!user) return ctx.throw(401, 'wrong user name or password')
     await (ctx as AuthContext).login(user)
-    ctx.body = { user: user.id, sessionIdPrefix: ctx.sessionId?.slice(0, 8) ?? null }
+    ctx.body = { user: user.id, name: user.name, sessionIdPrefix: ctx.sessionId?.slice(0, 8) ?? null }
   })
 
   router.post('/api/logout', async (ctx) => {

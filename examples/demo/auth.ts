@@ -60,6 +60,11 @@ export function createPassport(): KoaAuthenticator {
   return passport
 }
 
+/** The display name of a user id ("Alice"), or the id itself for one the demo does not know. */
+export function nameOf(id: string): string {
+  return USERS.get(id)?.name ?? id
+}
+
 /** The logged-in user of this request (set by `passport.session()`), if any. */
 export function currentUser(ctx: Context): DemoUser | undefined {
   return (ctx.state as { user?: DemoUser }).user || undefined

@@ -34,7 +34,8 @@ table { width: 100%; border-collapse: collapse; font-size: 14px; }
 th, td { text-align: left; padding: 8px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; white-space: nowrap; }
 tr.current { background: #f6fbff; }
 th { color: var(--muted); font-weight: 600; }
-.ua { max-width: 220px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.device { white-space: normal; }
+.notice { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 8px; padding: 12px 16px; margin-bottom: 20px; }
 .badge { display: inline-block; font-size: 12px; padding: 1px 8px; border-radius: 999px; background: #ddf4ff; color: var(--accent); border: 1px solid #b6e3ff; }
 .stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); gap: 12px; margin: 12px 0; }
 .stat { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
@@ -56,10 +57,9 @@ th { color: var(--muted); font-weight: 600; }
   #sessions thead { display: none; }
   #sessions, #sessions tbody { display: block; }
   #sessions tr { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 2px 12px; align-items: center; padding: 10px 8px; border-bottom: 1px solid var(--line); }
-  #sessions td { grid-column: 1 / -1; padding: 0; border: 0; }
+  #sessions td { grid-column: 1 / -1; padding: 0; border: 0; white-space: normal; }
   #sessions td:first-child { grid-column: 1; }
   #sessions td.action { grid-area: 1 / 2; }
-  #sessions td.ua { max-width: none; }
   #sessions td:empty { display: none; }
   #sessions td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); }
 }

@@ -25,8 +25,17 @@ function render(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
-/** The page frame of the demo API server: header with navigation, then `body`. */
-export function layout(title: string, user: string | undefined, spaUrl: string, body: Html): string {
+/**
+ * The page frame of the demo API server: header with navigation, then `body`. `ended` names the
+ * user whose session ended elsewhere (revoked, expired), said above the page whichever it is.
+ */
+export function layout(
+  title: string,
+  user: string | undefined,
+  spaUrl: string,
+  body: Html,
+  ended?: string,
+): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -54,6 +63,11 @@ export function layout(title: string, user: string | undefined, spaUrl: string, 
   </div>
 </header>
 <main>
+${
+  ended === undefined
+    ? ''
+    : html`<p class="notice" id="ended" role="status">${html`Your session as <b>${ended}</b> has ended: `}${'it was revoked from another device, or it expired. '}<a href="/login">Log in again</a> to continue.</p>`
+}
 ${body}
 </main>
 </body>

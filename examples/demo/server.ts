@@ -9,13 +9,15 @@ import { pathToFileURL } from 'node:url'
 import cors from '@koa/cors'
 import Router from '@koa/router'
 import Koa, { type Context } from 'koa'
-import session, { type SessionStore } from '../../src/index.js'
+import session, { type SessionStore } from 'koa-session-redis3'
 import { countView, endSession } from './actions.js'
 import { addApiRoutes } from './api.js'
 import { createPassport, currentUser } from './auth.js'
 import { bodyOf, bodyReader } from './body.js'
+import { endedSessions, endedUser, watchEndedSessions } from './ended.js'
+import { errorPages, sessionGone } from './errors.js'
 import { sameOriginForms, securityHeaders } from './guards.js'
-import { layout } from './html.js'
+import { type Html, layout } from './html.js'
 import { counterPage, loginPage, sessionsPage } from './pages.js'
 import { createSpaApp } from './spa.js'
 import { DEFAULT_REDIS, openStore } from './store.js'
@@ -68,8 +70,14 @@ export function createDemoApp(options: DemoAppOptions): Koa {
   const app = new Koa()
   app.keys = options.keys ?? keysFromEnv() ?? DEMO_KEYS
   const passport = createPassport()
+  const page = (ctx: Context, title: string, body: Html) => {
+    ctx.type = 'html'
+    ctx.body = layout(title, currentUser(ctx)?.name, spaUrl, body, endedUser(ctx))
+  }
 
   app.use(securityHeaders)
+  // Outermost but for the headers: a 404, a refused form or Redis down is a page in the layout.
+  app.use(errorPages(page))
   // CORS for the SPA's origin only. The session middleware adds `x-session-id` to the
   // Access-Control-Expose-Headers list itself (merged with any @koa/cors sets), so it is not listed here.
   app.use(
@@ -94,25 +102,26 @@ export function createDemoApp(options: DemoAppOptions): Koa {
       app,
     ),
   )
+  watchEndedSessions(app)
   app.use(passport.initialize())
   app.use(passport.session())
+  app.use(endedSessions())
 
   const router = new Router()
-  const page = (ctx: Context, title: string, body: ReturnType<typeof counterPage>) => {
-    ctx.type = 'html'
-    ctx.body = layout(title, currentUser(ctx)?.name, spaUrl, body)
-  }
 
   router.get('/', (ctx) => page(ctx, 'Counter', counterPage(countView(ctx), currentUser(ctx)?.name)))
 
-  router.get('/login', (ctx) =>
-    page(ctx, 'Log in', loginPage(ctx.query.failed !== undefined, currentUser(ctx)?.name)),
-  )
+  router.get('/login', (ctx) => {
+    const typed = typeof ctx.query.username === 'string' ? ctx.query.username.slice(0, 100) : ''
+    page(ctx, 'Log in', loginPage(ctx.query.failed !== undefined, currentUser(ctx)?.name, typed))
+  })
   // passport.login regenerates the session: new id, old id dead at once (session fixation).
-  router.post(
-    '/login',
-    passport.authenticate('local', { successRedirect: '/', failureRedirect: '/login?failed=1' }),
-  )
+  router.post('/login', (ctx, next) => {
+    // A failed login goes back to the form with the user name that was typed (never the password).
+    const { username } = bodyOf(ctx)
+    const failed = `/login?${new URLSearchParams({ failed: '1', username: typeof username === 'string' ? username : '' })}`
+    return passport.authenticate('local', { successRedirect: '/', failureRedirect: failed })(ctx, next)
+  })
 
   router.post('/logout', async (ctx) => {
     await endSession(ctx)
@@ -128,20 +137,20 @@ export function createDemoApp(options: DemoAppOptions): Koa {
       Number.isInteger(revoked) && revoked >= 0 && ctx.query.revoked !== undefined
         ? noticeFor(revoked)
         : undefined
-    page(ctx, 'Sessions', sessionsPage(user.name, sessions, currentHandle(ctx, store), notice))
+    page(ctx, 'Sessions', sessionsPage(user.name, sessions, currentHandle(ctx, store), notice, Date.now()))
   })
 
   router.post('/sessions/revoke', async (ctx) => {
     const user = currentUser(ctx)
     if (!user) return ctx.redirect('/login')
     const { handle } = bodyOf(ctx)
-    if (typeof handle !== 'string') return ctx.throw(404, 'no such session')
+    if (typeof handle !== 'string') throw sessionGone()
     if (handle === currentHandle(ctx, store)) {
       await endSession(ctx)
       return ctx.redirect('/login')
     }
     // Scoped to the user: a handle seen elsewhere cannot log someone else out.
-    if (!(await store.destroySession(handle, { userId: user.id }))) return ctx.throw(404, 'no such session')
+    if (!(await store.destroySession(handle, { userId: user.id }))) throw sessionGone()
     ctx.redirect('/sessions?revoked=1')
   })
 

@@ -38,10 +38,10 @@ async function refresh() {
   if (!res.ok) throw new Error('HTTP ' + res.status)
   const me = await res.json()
   const was = sessionStorage.getItem(USER)
-  if (me.user) sessionStorage.setItem(USER, me.user)
+  if (me.user) sessionStorage.setItem(USER, me.name)
   else sessionStorage.removeItem(USER)
   $('views').textContent = String(me.views)
-  $('user').textContent = me.user ?? 'guest'
+  $('user').textContent = me.name ?? 'guest'
   $('sid').textContent = me.sessionIdPrefix ? me.sessionIdPrefix + '…' : '—'
   const stored = sessionStorage.getItem(KEY)
   $('stored').textContent = stored ? short(stored) : '(none)'
@@ -63,9 +63,10 @@ $('login').addEventListener('submit', (event) => {
     const body = JSON.stringify({ username: $('username').value, password: $('password').value })
     const res = await api('/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
     $('password').value = ''
+    // A refused login changed nothing: say so without asking /api/me, which would count a view.
+    if (res.status === 401) return say('Wrong user name or password.', 'error')
     if (await refresh()) return
-    if (res.status === 401) say('Wrong user name or password.', 'error')
-    else if (!res.ok) say('Login failed: the API answered ' + res.status + '.', 'error')
+    if (!res.ok) say('Login failed: the API answered ' + res.status + '.', 'error')
     else if (idOf(sessionStorage.getItem(KEY)) !== before) say('Logged in: the session id changed.', 'ok')
     else say('Logged in.', 'ok')
   })()

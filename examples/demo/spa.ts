@@ -10,7 +10,17 @@ export function createSpaApp(apiUrl: string): Koa {
   const app = new Koa()
   const apiOrigin = new URL(apiUrl).origin
   app.use(async (ctx) => {
-    if (ctx.path !== '/' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) ctx.throw(404)
+    if (ctx.path !== '/' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+      // A page like the others (no script at all), with the way back, rather than a bare "Not Found".
+      ctx.set(
+        'Content-Security-Policy',
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+      )
+      ctx.status = 404
+      ctx.type = 'html'
+      ctx.body = spaNotFound(apiOrigin)
+      return
+    }
     const nonce = randomBytes(16).toString('base64')
     // The page may only talk to the API; the inline script runs by nonce.
     ctx.set(
@@ -22,6 +32,34 @@ export function createSpaApp(apiUrl: string): Koa {
     ctx.body = spaPage(apiOrigin, nonce)
   })
   return app
+}
+
+/** The SPA origin's 404 page. */
+export function spaNotFound(apiOrigin: string): string {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Page not found · koa-session-redis3 demo</title>
+<link rel="icon" href="data:,">
+<style>${new Html(CSS)}</style>
+</head>
+<body>
+<header>
+  <strong>koa-session-redis3 demo · SPA</strong>
+  <nav><a href="/">SPA</a> <a href="${apiOrigin}/">Back to the cookie demo</a></nav>
+</header>
+<main>
+<div class="card" id="error-page">
+  <h1>Page not found</h1>
+  <p id="error-text">The SPA has one page only.</p>
+  <div class="actions"><a id="back" href="/">Back to the SPA</a></div>
+</div>
+</main>
+</body>
+</html>
+`.value
 }
 
 /** The SPA page, with the API's origin baked in. */
@@ -59,7 +97,7 @@ export function spaPage(apiOrigin: string, nonce: string): string {
   <form id="login">
     <h2>Log in</h2>
     <label for="username">User name</label>
-    <input id="username" autocomplete="username" value="alice">
+    <input id="username" autocomplete="username" placeholder="alice or bob">
     <label for="password">Password</label>
     <input id="password" type="password" autocomplete="current-password">
     <div class="actions"><button class="primary" type="submit">Log in</button>

@@ -1,5 +1,5 @@
 /** The demo's store: Redis when one answers, else the in-memory store (sessions lost on restart). */
-import { MemoryStore, RedisStore, type SessionStore } from '../../src/index.js'
+import { MemoryStore, RedisStore, type SessionStore } from 'koa-session-redis3'
 
 export const DEFAULT_REDIS = 'redis://127.0.0.1:6379'
 

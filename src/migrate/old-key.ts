@@ -30,6 +30,7 @@ return old
 `
 const SWAP: Script = {
   name: 'migrate marker',
+  doing: 'moving an old session',
   source: SWAP_SOURCE,
   sha: createHash('sha1').update(SWAP_SOURCE).digest('hex'),
 }

@@ -1,5 +1,5 @@
 /** One small interface in front of ioredis, iovalkey and node-redis (clients and clusters). */
-import { SessionError, scrubbed } from '../errors.js'
+import { reason, SessionError, scrubbed } from '../errors.js'
 import type { Script } from './scripts.js'
 import type { StoredFields } from './types.js'
 
@@ -11,10 +11,11 @@ export type RedisClient = IoredisLike | NodeRedisLike
 
 /** The part of the ioredis / iovalkey API we use. */
 export interface IoredisLike {
-  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
-  eval(source: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
-  /** Any command; a Cluster routes it by its first key. */
-  call(command: string, ...args: (string | number)[]): Promise<unknown>
+  /**
+   * Any command, its arguments as one array (a spread of a large session's fields would overflow the
+   * call stack); a Cluster routes it by its keys.
+   */
+  call(command: string, args: (string | number)[]): Promise<unknown>
   scan(
     cursor: string,
     match: 'MATCH',
@@ -84,29 +85,35 @@ export interface Endpoint {
   readonly address: string
   /** The last connection error the client reported (`connect ECONNREFUSED …`), on clients the store created. */
   lastError: string | undefined
+  /** True while the client says it is not connected (set by {@link connect} where the client tells). */
+  down?: () => boolean
 }
 
 /** Wraps a client; `timeout` bounds every call (ms), whatever the client's own retry policy. */
 export function connect(client: RedisClient, timeout: number, endpoint: Endpoint): Connection {
   const limit: Limit = { ms: timeout, endpoint }
   const node = isNodeRedis(client)
+  // ioredis and iovalkey say `ready` once connected; node-redis says `isReady`.
+  endpoint.down = node
+    ? () => (client as { isReady?: boolean }).isReady === false
+    : () => typeof client.status === 'string' && client.status !== 'ready'
   // node-redis takes strings only; ioredis turns numbers into strings as it writes the command.
   type Call = (s: Script, keys: string[], args: (string | number)[]) => Promise<unknown>
   const evalsha: Call = node
     ? (s, keys, args) => client.evalSha(s.sha, { keys, arguments: args.map(String) })
-    : (s, keys, args) => client.evalsha(s.sha, keys.length, ...keys, ...args)
+    : (s, keys, args) => client.call('EVALSHA', [s.sha, keys.length, ...keys, ...args])
   const evalSource: Call = node
     ? (s, keys, args) => client.eval(s.source, { keys, arguments: args.map(String) })
-    : (s, keys, args) => client.eval(s.source, keys.length, ...keys, ...args)
+    : (s, keys, args) => client.call('EVAL', [s.source, keys.length, ...keys, ...args])
   const send = (command: string, key: string, args: (string | number)[]): Promise<unknown> => {
-    if (!node) return client.call(command, key, ...args)
+    if (!node) return client.call(command, [key, ...args])
     const all = [command, key, ...args.map(String)]
     return client.masters
       ? (client.sendCommand as unknown as ClusterSend)(key, false, all)
       : (client.sendCommand as unknown as ClientSend)(all)
   }
   const call = (command: string, key: string, ...args: (string | number)[]): Promise<unknown> =>
-    bounded(send(command, key, args), command, limit)
+    bounded(send(command, key, args), DOING[command] ?? 'talking to Redis', limit)
 
   return {
     run(script, keys, args) {
@@ -116,7 +123,7 @@ export function connect(client: RedisClient, timeout: number, endpoint: Endpoint
             return evalSource(script, keys, args)
           throw err
         }),
-        script.name,
+        script.doing,
         limit,
       )
     },
@@ -135,7 +142,7 @@ export function connect(client: RedisClient, timeout: number, endpoint: Endpoint
           ? (client.sendCommand as unknown as ClusterSend)(undefined as unknown as string, true, ['PING'])
           : (client.sendCommand as unknown as ClientSend)(['PING'])
         : client.ping()
-      await bounded(pong, 'ping', limit)
+      await bounded(pong, 'connecting', limit)
     },
     async unlink(keys) {
       for (const key of keys) await call('UNLINK', key)
@@ -180,7 +187,7 @@ async function masters(client: RedisClient, limit: Limit): Promise<RedisClient[]
   // An ioredis Cluster knows its masters only once it has read the slot map: before that `nodes` is
   // empty (or holds the startup nodes, replicas included), and a count would silently read 0. A
   // command waits for the slot map, and connects a `lazyConnect` client too.
-  if (client.status !== 'ready') await bounded(client.ping(), 'cluster connect', limit)
+  if (client.status !== 'ready') await bounded(client.ping(), 'connecting to the Cluster', limit)
   return client.nodes('master')
 }
 
@@ -191,13 +198,17 @@ async function scanOne(client: RedisClient, pattern: string, limit: Limit): Prom
     if (isNodeRedis(client)) {
       const reply = (await bounded(
         (client.scan as NodeRedisScan)(cursor, { MATCH: pattern, COUNT: 1000 }),
-        'scan',
+        'scanning the sessions',
         limit,
       )) as { cursor: string | number; keys: string[] }
       cursor = String(reply.cursor)
       found.push(...reply.keys)
     } else {
-      const [next, keys] = await bounded(client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000), 'scan', limit)
+      const [next, keys] = await bounded(
+        client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+        'scanning the sessions',
+        limit,
+      )
       cursor = next
       found.push(...keys)
     }
@@ -211,12 +222,28 @@ export interface Limit {
   readonly endpoint: Endpoint
 }
 
+/** What the session is doing when a command is sent, for error messages. */
+const DOING: Record<string, string> = {
+  HGETALL: 'loading the session',
+  PTTL: 'loading the session',
+  HDEL: 'loading the session',
+  HGET: 'ending the session',
+  DEL: 'ending the session',
+  UNLINK: 'clearing the sessions',
+  ZRANGEBYSCORE: "listing the user's sessions",
+  HMGET: "listing the user's sessions",
+  ZRANGE: "ending the user's sessions",
+}
+
 /**
- * Rejects with `STORE_TIMEOUT` after `limit.ms`, and wraps any client error in `STORE_UNAVAILABLE`.
- * Clients retry and queue on their own for seconds; a request must not wait for that. The messages
- * name the address and the cause; the error's `cause` keeps the client error's name and text only.
+ * Rejects after `limit.ms`, and wraps any client error; clients retry and queue on their own for
+ * seconds, and a request must not wait for that. One condition, one code: `STORE_UNAVAILABLE` while
+ * the client reports the connection down (refused, closed, reconnecting), whether the command failed
+ * or only did not come back in time; `STORE_TIMEOUT` when Redis is connected but did not answer. The
+ * message says what the session was doing (`doing`), the address and the cause; the error's `cause`
+ * keeps the client error's name and scrubbed text only.
  */
-export function bounded<T>(promise: Promise<T>, what: string, limit: Limit): Promise<T> {
+export function bounded<T>(promise: Promise<T>, doing: string, limit: Limit): Promise<T> {
   const { ms, endpoint } = limit
   return new Promise<T>((resolve, reject) => {
     // Timers run before I/O callbacks: after a stall of the process, a reply may be waiting
@@ -224,7 +251,13 @@ export function bounded<T>(promise: Promise<T>, what: string, limit: Limit): Pro
     const timer = setTimeout(
       () =>
         setImmediate(() => {
-          const message = `Redis at ${endpoint.address} did not answer ${what} within ${ms} ms${lastError(endpoint)}`
+          if (endpoint.lastError !== undefined || endpoint.down?.()) {
+            const cause = endpoint.lastError === undefined ? 'not connected' : endpoint.lastError
+            const message = `Redis at ${endpoint.address} cannot be reached (${cause}) while ${doing}`
+            reject(new SessionError('STORE_UNAVAILABLE', message))
+            return
+          }
+          const message = `Redis at ${endpoint.address} did not answer within ${ms} ms while ${doing}`
           reject(new SessionError('STORE_TIMEOUT', message))
         }),
       ms,
@@ -236,7 +269,7 @@ export function bounded<T>(promise: Promise<T>, what: string, limit: Limit): Pro
       },
       (err: unknown) => {
         clearTimeout(timer)
-        const message = `Redis at ${endpoint.address} failed on ${what}: ${(err as Error)?.message}${lastError(endpoint)}`
+        const message = `Redis at ${endpoint.address} failed while ${doing}: ${reason(err)}${lastError(endpoint)}`
         reject(new SessionError('STORE_UNAVAILABLE', message, { cause: scrubbed(err) }))
       },
     )

@@ -11,10 +11,16 @@ export async function getWhole(
   if (fields === null || fields === 'expired') return null
   const sess: Record<string, unknown> = {}
   for (const f in fields) {
+    if (isMeta(f)) continue
+    let value: unknown
+    try {
+      value = JSON.parse(fields[f] as string)
+    } catch {
+      // Corrupt data is a miss, as for the middleware; the SyntaxError would quote the stored value.
+      return null
+    }
     // Defined, not assigned: a stored `__proto__` field must not become the object's prototype.
-    const value = JSON.parse(fields[f] as string)
-    if (!isMeta(f))
-      Object.defineProperty(sess, f, { value, enumerable: true, writable: true, configurable: true })
+    Object.defineProperty(sess, f, { value, enumerable: true, writable: true, configurable: true })
   }
   return sess
 }

@@ -1,5 +1,5 @@
 /** MemoryStore: the RedisStore semantics in process memory, for tests and development. */
-import { hashId, TAG_LENGTH, tagOf } from '../id.js'
+import { hashId, requiredUserHash, TAG_LENGTH, tagOf } from '../id.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
 import {
@@ -113,10 +113,10 @@ export class MemoryStore implements SessionStore {
     for (const { field, from, to } of fields) if (entry?.fields[field] === from) entry.fields[field] = to
   }
 
-  async listSessions(userId: string): Promise<SessionInfo[]> {
+  async listSessions(userId: string | number): Promise<SessionInfo[]> {
     const now = Date.now()
     const list: SessionInfo[] = []
-    for (const key of this.#users.get(hashId(String(userId)))?.keys() ?? []) {
+    for (const key of this.#users.get(requiredUserHash(userId, 'listSessions'))?.keys() ?? []) {
       const f = this.#live(key, now)?.fields
       if (!f) continue
       const handle = (f._u as string).slice(0, TAG_LENGTH) + key
@@ -126,20 +126,21 @@ export class MemoryStore implements SessionStore {
   }
 
   /** Revokes the session of a handle; with `{ userId }`, only if it belongs to that user. */
-  async destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+  async destroySession(handle: string, options: { userId?: string | number } = {}): Promise<boolean> {
+    const user = options.userId === undefined ? undefined : requiredUserHash(options.userId, 'destroySession')
     if (typeof handle !== 'string') return false
     const key = handle.slice(TAG_LENGTH)
     const entry = this.#live(key, Date.now())
     if (!entry) return false
-    if (options.userId !== undefined && entry.fields._u !== hashId(String(options.userId))) return false
+    if (user !== undefined && entry.fields._u !== user) return false
     this.#drop(key)
     return true
   }
 
-  async destroyUserSessions(userId: string, options: { except?: string } = {}): Promise<number> {
+  async destroyUserSessions(userId: string | number, options: { except?: string } = {}): Promise<number> {
     const keep = options.except === undefined ? undefined : hashId(options.except)
     let n = 0
-    for (const key of [...(this.#users.get(hashId(String(userId)))?.keys() ?? [])]) {
+    for (const key of [...(this.#users.get(requiredUserHash(userId, 'destroyUserSessions'))?.keys() ?? [])]) {
       if (key === keep) continue
       if (this.#live(key, Date.now())) n++
       this.#drop(key)

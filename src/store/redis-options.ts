@@ -1,7 +1,7 @@
 /** RedisStore's options: their type, their checks, and the ioredis client a store creates from them. */
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis'
 import { debug } from '../debug.js'
-import { invalidOption } from '../errors.js'
+import { invalidOption, reason } from '../errors.js'
 import { checkNames } from '../option-names.js'
 import type { Endpoint, RedisClient } from './client.js'
 
@@ -183,7 +183,7 @@ export function createClient(o: RedisStoreOptions, timeout: number, endpoint: En
   // Without a listener ioredis prints every reconnect error; failures reach requests as SessionError,
   // whose message repeats the last one (ioredis's own error after its retries names no cause).
   client.on('error', (err: Error) => {
-    endpoint.lastError = err.message
+    endpoint.lastError = reason(err)
     debug('redis client error: %s', err.message)
   })
   client.on('ready', () => {

@@ -219,7 +219,7 @@ export class RedisStore implements SessionStore {
     await this.#connection.run(RESEAL, [this.key(id)], args)
   }
 
-  listSessions(userId: string): Promise<SessionInfo[]> {
+  listSessions(userId: string | number): Promise<SessionInfo[]> {
     return this.#users.list(userId)
   }
 
@@ -227,11 +227,11 @@ export class RedisStore implements SessionStore {
    * Revokes the session of a handle. With `{ userId }`, only if it belongs to that user: a revoke
    * endpoint then cannot end another user's session whose handle leaked. Resolves true when it ended one.
    */
-  destroySession(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+  destroySession(handle: string, options: { userId?: string | number } = {}): Promise<boolean> {
     return this.#users.destroyHandle(handle, options.userId)
   }
 
-  destroyUserSessions(userId: string, options: { except?: string } = {}): Promise<number> {
+  destroyUserSessions(userId: string | number, options: { except?: string } = {}): Promise<number> {
     return this.#users.destroyUser(userId, options.except)
   }
 

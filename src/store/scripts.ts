@@ -6,6 +6,8 @@ import { META } from './types.js'
 /** A script with the SHA-1 that EVALSHA needs. */
 export interface Script {
   readonly name: string
+  /** What the session is doing when it runs, for error messages: `saving`, `ending`. */
+  readonly doing: string
   readonly source: string
   readonly sha: string
 }
@@ -36,7 +38,8 @@ end`
 function script(name: string, ttlAt: number | undefined, body: string): Script {
   const check = ttlAt === undefined ? '' : CHECK_TTL.replace('TTL', String(ttlAt))
   const source = `${check}\n${body.trim()}\n`
-  return { name, source, sha: createHash('sha1').update(source).digest('hex') }
+  const doing = name === 'revoke' ? 'ending the session' : 'saving the session'
+  return { name, doing, source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
 /**
@@ -78,7 +81,8 @@ return 1
  * index. ARGV: mode, ttl, n, n field/value pairs, the fields to delete, then member, expiry, now, cap.
  * Modes: 'c' creates (as CREATE), adds the member, prunes up to 100 expired members and returns the
  * members beyond the cap (least recent first) for the caller to revoke; 'u' updates (as UPDATE) and
- * moves the member's score to its new expiry; 'l' updates and takes the member out (the owner logged
+ * moves the member's score to its new expiry. Both then fit the index's TTL to its latest member, so a
+ * shortened `maxAge` shortens the index too; 'l' updates and takes the member out (the owner logged
  * out, the session lives on). Returns 0 when refused, else 1 or the members beyond the cap.
  */
 export const OWNED = script(
@@ -102,13 +106,13 @@ if mode == 'l' then
   return 1
 end
 redis.call('ZADD', ik, expiry, member)
-if redis.call('PTTL', ik) < ttl then redis.call('PEXPIRE', ik, ttl) end
-if mode ~= 'c' then return 1 end
-local dead = redis.call('ZRANGEBYSCORE', ik, '-inf', '(' .. now, 'LIMIT', 0, 100)
-if #dead > 0 then
-  redis.call('ZREM', ik, unpack(dead))
+if mode ~= 'c' then
   fitIndex(ik, now)
+  return 1
 end
+local dead = redis.call('ZRANGEBYSCORE', ik, '-inf', '(' .. now, 'LIMIT', 0, 100)
+if #dead > 0 then redis.call('ZREM', ik, unpack(dead)) end
+fitIndex(ik, now)
 local over = math.min(redis.call('ZCARD', ik) - cap, 100)
 if over <= 0 then return 1 end
 local out = {}

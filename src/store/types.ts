@@ -136,14 +136,14 @@ export interface SessionStore extends KoaSessionStore {
   /** The handle `listSessions` gives the session of `id` (for instance to mark "this device"). */
   handle(id: string): string
   /** The live sessions of a user (needs the `userId` option of the middleware). */
-  listSessions(userId: string): Promise<SessionInfo[]>
+  listSessions(userId: string | number): Promise<SessionInfo[]>
   /**
    * Revokes one session by the handle `listSessions` gave. With `{ userId }`, only if the session
    * belongs to that user. Resolves true when a session was ended.
    */
-  destroySession(handle: string, options?: { userId?: string }): Promise<boolean>
+  destroySession(handle: string, options?: { userId?: string | number }): Promise<boolean>
   /** Revokes every session of a user, except the one whose id is `except`. Resolves the number revoked. */
-  destroyUserSessions(userId: string, options?: { except?: string }): Promise<number>
+  destroyUserSessions(userId: string | number, options?: { except?: string }): Promise<number>
   /** Number of live sessions in the store. */
   count(): Promise<number>
   /** Deletes every session (and index) of this store's key schema. */

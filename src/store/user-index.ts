@@ -1,6 +1,6 @@
 /** A user's sessions in Redis: the index key, listing, and revoking one, several or all (see docs/DESIGN.md). */
 import { SessionError } from '../errors.js'
-import { hashId, TAG_LENGTH, tagOf, userTag } from '../id.js'
+import { hashId, requiredUserHash, TAG_LENGTH, tagOf, userTag } from '../id.js'
 import type { Connection } from './client.js'
 import { REVOKE } from './scripts.js'
 import { META, type SessionInfo } from './types.js'
@@ -63,8 +63,8 @@ export class UserIndex {
   }
 
   /** The live sessions of a user: the members not yet expired, with what their hashes say. */
-  async list(userId: string): Promise<SessionInfo[]> {
-    const user = hashId(String(userId))
+  async list(userId: string | number): Promise<SessionInfo[]> {
+    const user = requiredUserHash(userId, 'listSessions')
     const members = (await this.#connection.call(
       'ZRANGEBYSCORE',
       this.key(user),
@@ -91,17 +91,15 @@ export class UserIndex {
   }
 
   /** Revokes the session of a handle; with `userId`, only if it belongs to that user. */
-  async destroyHandle(handle: string, userId: string | undefined): Promise<boolean> {
+  async destroyHandle(handle: string, userId: string | number | undefined): Promise<boolean> {
     if (!this.#hashIds) {
       throw new SessionError('UNSUPPORTED', '`destroySession` needs `hashIds: true` (handles are hashes)')
     }
+    const owner = userId === undefined ? undefined : requiredUserHash(userId, 'destroySession')
     if (typeof handle !== 'string' || !HANDLE.test(handle)) return false
     const tag = handle.slice(0, TAG_LENGTH)
     const member = handle.slice(TAG_LENGTH)
-    if (userId !== undefined) {
-      const user = hashId(String(userId))
-      return userTag(user) === tag && (await this.revoke(user, [member], true)) === 1
-    }
+    if (owner !== undefined) return userTag(owner) === tag && (await this.revoke(owner, [member], true)) === 1
     const key = this.sessionKey(tag, member)
     const user = await this.#connection.call('HGET', key, META.user)
     if (typeof user === 'string' && USER_HASH.test(user) && userTag(user) === tag) {
@@ -111,8 +109,8 @@ export class UserIndex {
   }
 
   /** Revokes every session of a user but the one of id `except`; resolves the number revoked. */
-  async destroyUser(userId: string, except: string | undefined): Promise<number> {
-    const user = hashId(String(userId))
+  async destroyUser(userId: string | number, except: string | undefined): Promise<number> {
+    const user = requiredUserHash(userId, 'destroyUserSessions')
     const index = this.key(user)
     const keep = except === undefined ? undefined : this.member(except)
     let n = 0

@@ -1,6 +1,12 @@
 /** koa-session's `externalKey`: the app reads and writes the id wherever it likes. */
-import type { ExternalKey } from '../options.js'
+import type { Context } from 'koa'
 import type { Transport } from './types.js'
+
+/** Reads and writes the session id somewhere other than the cookie (koa-session's `externalKey`). */
+export interface ExternalKey {
+  get(ctx: Context): string | undefined
+  set(ctx: Context, value: string): void
+}
 
 /** Delegates to the app's `externalKey.get` / `externalKey.set`. */
 export function externalTransport(external: ExternalKey): Transport {

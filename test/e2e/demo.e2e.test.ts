@@ -25,7 +25,7 @@ describe.skipIf(!chromiumFound)('demo in Chromium', { timeout: 40_000 }, () => {
   it('cookie demo: the counter rises across reloads, and another browser has its own session', async () => {
     const page = await newPage()
     await page.goto(rig.demo.apiUrl)
-    await hasText(views(page), '1 views')
+    await hasText(views(page), '1 view')
     await page.reload()
     await hasText(views(page), '2 views')
     await page.reload()
@@ -34,7 +34,7 @@ describe.skipIf(!chromiumFound)('demo in Chromium', { timeout: 40_000 }, () => {
 
     const other = await newPage()
     await other.goto(rig.demo.apiUrl)
-    await hasText(views(other), '1 views')
+    await hasText(views(other), '1 view')
     expect(await sessionCookie(other)).not.toBe(await sessionCookie(page))
     await page.reload()
     await hasText(views(page), '4 views')
@@ -43,7 +43,7 @@ describe.skipIf(!chromiumFound)('demo in Chromium', { timeout: 40_000 }, () => {
   it('login rotates the session id; logout ends the session, and replayed cookies get a fresh one', async () => {
     const page = await newPage()
     await page.goto(rig.demo.apiUrl)
-    await hasText(views(page), '1 views')
+    await hasText(views(page), '1 view')
     const guest = await page.context().cookies(rig.demo.apiUrl)
     await page.goto(`${rig.demo.apiUrl}/login`)
     await shot(page, 'login')
@@ -54,31 +54,33 @@ describe.skipIf(!chromiumFound)('demo in Chromium', { timeout: 40_000 }, () => {
     await hasText(views(page), '2 views')
 
     await Promise.all([page.waitForURL(`${rig.demo.apiUrl}/`), page.click('header button[type=submit]')])
-    await hasText(views(page), '1 views')
+    await hasText(views(page), '1 view')
     await hasText(page.locator('#who'), 'Not logged in.')
 
     for (const replayed of [user, guest]) {
       const thief = await newPage()
       await thief.context().addCookies(replayed)
       await thief.goto(rig.demo.apiUrl)
-      await hasText(views(thief), '1 views')
+      await hasText(views(thief), '1 view')
       await hasText(thief.locator('#who'), 'Not logged in.')
       expect(await sessionCookie(thief)).not.toBe(replayed.find((c) => c.name === 'koa.sess')?.value)
     }
   })
 
   it('sessions page: lists two devices of alice, revokes the other, then logs out everywhere else', async () => {
-    const laptop = await newPage('Mozilla/5.0 (X11; Linux x86_64) DemoLaptop/1.0')
-    const phone = await newPage('Mozilla/5.0 (Linux; Android 14) DemoPhone/2.0')
+    const laptop = await newPage(
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+    )
+    const phone = await newPage('Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0')
     await login(laptop)
     await login(phone)
 
     await laptop.goto(`${rig.demo.apiUrl}/sessions`)
     const rows = laptop.locator('#sessions tbody tr')
     await hasCount(rows, 2)
-    await containsText(laptop.locator('tr.current'), 'DemoLaptop/1.0')
+    await containsText(laptop.locator('tr.current'), 'Chrome 131 on Linux')
     await containsText(laptop.locator('tr.current'), 'this device')
-    await containsText(laptop.locator('tbody tr:not(.current)'), 'DemoPhone/2.0')
+    await containsText(laptop.locator('tbody tr:not(.current)'), 'Firefox 133 on Android 14')
     await shot(laptop, 'sessions')
 
     await Promise.all([

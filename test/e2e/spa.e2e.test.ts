@@ -55,14 +55,16 @@ describe.skipIf(!chromiumFound)('demo SPA in Chromium', { timeout: 40_000 }, () 
     await hasText(page.locator('#sid'), `${guestId.slice(0, 8)}…`)
     await shot(page, 'spa')
 
+    await page.fill('#username', 'alice')
+
     await page.fill('#password', 'password')
     await page.click('#login button[type=submit]')
-    await hasText(page.locator('#user'), 'alice')
+    await hasText(page.locator('#user'), 'Alice')
     await hasText(page.locator('#views'), '4')
     const userId = (await storedId()) as string
     expect(userId.slice(0, 43)).not.toBe(guestId.slice(0, 43))
     await page.reload()
-    await hasText(page.locator('#user'), 'alice')
+    await hasText(page.locator('#user'), 'Alice')
     await hasText(page.locator('#views'), '5')
     await shot(page, 'spa-logged-in')
 
@@ -95,9 +97,10 @@ describe.skipIf(!chromiumFound)('demo SPA in Chromium', { timeout: 40_000 }, () 
     const page = await newPage()
     await page.goto(rig.demo.spaUrl)
     await hasText(page.locator('#views'), '1')
+    await page.fill('#username', 'alice')
     await page.fill('#password', 'password')
     await page.click('#login button[type=submit]')
-    await hasText(page.locator('#user'), 'alice')
+    await hasText(page.locator('#user'), 'Alice')
     await hasText(page.locator('#status'), 'Logged in: the session id changed.')
     const c = await colours(page)
     expect(c.status).toBe(c.ok)
@@ -108,6 +111,7 @@ describe.skipIf(!chromiumFound)('demo SPA in Chromium', { timeout: 40_000 }, () 
     const page = await newPage()
     await page.goto(rig.demo.spaUrl)
     await hasText(page.locator('#views'), '1')
+    await page.fill('#username', 'alice')
     await page.fill('#password', 'wrong')
     await page.click('#login button[type=submit]')
     await hasText(page.locator('#status'), 'Wrong user name or password.')
@@ -115,6 +119,9 @@ describe.skipIf(!chromiumFound)('demo SPA in Chromium', { timeout: 40_000 }, () 
     expect(new Set([c.plain, c.ok, c.error]).size).toBe(3)
     expect(c.status).toBe(c.error)
     await hasText(page.locator('#user'), 'guest')
+    // The refused login counted no view, and the field keeps what was typed.
+    await hasText(page.locator('#views'), '1')
+    expect(await page.inputValue('#username')).toBe('alice')
 
     // So is an API that cannot be reached.
     await page.route(`${rig.demo.apiUrl}/api/me`, (route) => route.abort())
@@ -156,7 +163,7 @@ describe.skipIf(!chromiumFound)('demo SPA in Chromium', { timeout: 40_000 }, () 
     await page.click('#reload')
     await hasText(
       status,
-      'Your session as alice has ended: it was revoked from another device, or it expired. You are a guest now.',
+      'Your session as Alice has ended: it was revoked from another device, or it expired. You are a guest now.',
     )
     await hasText(page.locator('#user'), 'guest')
     await hasText(page.locator('#views'), '1')

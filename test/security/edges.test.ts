@@ -1,0 +1,306 @@
+// The second outside review ("trust at the edges"), each finding tried as an attacker or an unlucky
+// app would, against real redis-server processes: a lazy logout, an object userId, echoed command
+// arguments, unbounded sessions, a shortened maxAge and its index, corrupt data under koa-session.
+import { inspect } from 'node:util'
+import Koa from 'koa'
+import request from 'supertest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { hashId } from '../../src/id.js'
+import { MemoryStore, RedisStore, SessionError, type SessionStore, session } from '../../src/index.js'
+import { type RedisServer, sendCommand, startRedis } from '../redis-servers.js'
+import { cookieFor, cookieId, keysUnder, makeApp, randomId, replay, schema, sess } from './support.js'
+
+const port = inject('redisPort')
+const raw = (...args: (string | number)[]) => sendCommand(port, args.map(String))
+const stores: SessionStore[] = []
+const redisStore = (options: { hashIds?: boolean; port?: number } = {}) => {
+  const store = new RedisStore({ port, keySchema: schema('edges'), ...options })
+  stores.push(store)
+  return store
+}
+afterAll(async () => {
+  for (const store of stores) {
+    await store.clear().catch(() => undefined)
+    await store.close()
+  }
+})
+
+describe('a lazy logout ends the stored session', () => {
+  it('lazy: ctx.session = null before loadSession() deletes the session; the copied cookie is dead', async () => {
+    const store = redisStore()
+    const { app } = makeApp(
+      { store, lazy: true, userId: (s) => s.user as string | undefined },
+      async (ctx) => {
+        if (ctx.path === '/login') {
+          await ctx.loadSession()
+          sess(ctx).user = 'alice'
+        } else if (ctx.path === '/logout') {
+          // The natural logout route, written without a load first.
+          ctx.session = null
+        } else {
+          await ctx.loadSession()
+        }
+        ctx.body = { user: ctx.session?.user ?? null }
+      },
+    )
+    const login = await request(app.callback()).get('/login')
+    const id = cookieId(login) as string
+    const copied = replay(login)
+    expect(await keysUnder(port, store.keySchema)).toHaveLength(2) // the session and alice's index
+    const logout = await request(app.callback()).get('/logout').set('Cookie', copied)
+    expect(logout.status).toBe(200)
+    expect(cookieId(logout)).toBe('')
+    expect(await raw('EXISTS', store.key(id))).toBe(0)
+    expect(await store.listSessions('alice')).toEqual([])
+    // An attacker who copied the cookie before the logout gets nothing.
+    expect((await request(app.callback()).get('/').set('Cookie', copied)).body).toEqual({ user: null })
+    expect(await keysUnder(port, store.keySchema)).toEqual([])
+  })
+
+  it('lazy: a logout with Redis down answers 503 and keeps the cookie (fail closed, never a 200 over a live session)', async () => {
+    const server = await startRedis()
+    try {
+      const store = new RedisStore({ port: server.port, timeout: 300, keySchema: 'lazy-down:' })
+      stores.push(store)
+      const { app } = makeApp({ store, lazy: true, failOpen: true }, async (ctx) => {
+        if (ctx.path === '/logout') ctx.session = null
+        else {
+          await ctx.loadSession()
+          sess(ctx).views = 1
+        }
+        ctx.body = 'ok'
+      })
+      const created = await request(app.callback()).get('/')
+      await server.kill('SIGKILL')
+      const logout = await request(app.callback()).get('/logout').set('Cookie', replay(created))
+      expect(logout.status).toBe(503)
+      expect(logout.headers['set-cookie']).toBeUndefined()
+    } finally {
+      await server.stop()
+    }
+  })
+})
+
+describe('a userId must name one user', () => {
+  const passportShape = (s: Record<string, unknown>) =>
+    (s.passport as { user?: unknown } | undefined)?.user as string | undefined
+
+  it("userId: an object (passport's serializeUser shape) is a SessionError naming userId; no index is merged", async () => {
+    const store = redisStore()
+    const { app, events } = makeApp({ store, userId: passportShape }, async (ctx) => {
+      const name = ctx.query.name as string
+      sess(ctx).passport = { user: { id: name, username: name } }
+      ctx.body = 'ok'
+    })
+    for (const name of ['alice', 'bob']) {
+      const res = await request(app.callback()).get(`/?name=${name}`)
+      expect(res.status).toBe(500)
+    }
+    const [err] = events.errors as SessionError[]
+    expect(SessionError.is(err)).toBe(true)
+    expect(err?.code).toBe('INVALID_VALUE')
+    expect(err?.message).toMatch(/`userId` returned must be a string or a finite number, received an object/)
+    // The user record is not repeated in the message.
+    expect(inspect(err, { depth: 10 })).not.toMatch(/alice|bob/)
+    // Nothing was written: no "[object Object]" index holding everyone.
+    expect(await keysUnder(port, store.keySchema)).toEqual([])
+    expect(await store.listSessions('[object Object]')).toEqual([])
+  })
+
+  it('userId: strings and finite numbers name users (1 and "1" are one user); arrays, NaN, booleans are refused', async () => {
+    const store = redisStore()
+    let user: unknown
+    const { app, events } = makeApp({ store, userId: () => user as string }, async (ctx) => {
+      sess(ctx).n = 1
+      ctx.body = 'ok'
+    })
+    for (const [value, status] of [
+      [1, 200],
+      ['1', 200],
+      [['a'], 500],
+      [Number.NaN, 500],
+      [Number.POSITIVE_INFINITY, 500],
+      [true, 500],
+      [{ toString: () => 'alice' }, 500],
+    ] as const) {
+      user = value
+      expect((await request(app.callback()).get('/')).status).toBe(status)
+    }
+    expect(await store.listSessions(1)).toHaveLength(2)
+    expect(events.errors.map((e) => (e as Error).message.match(/received ([^;]+);/)?.[1])).toEqual([
+      'an array',
+      'NaN',
+      'Infinity',
+      'a boolean',
+      'an object',
+    ])
+  })
+
+  for (const [name, make] of [
+    ['RedisStore', () => redisStore()],
+    ['MemoryStore', () => new MemoryStore()],
+  ] as const) {
+    it(`${name}: listSessions, destroySession({ userId }) and destroyUserSessions refuse an object or no user`, async () => {
+      const store = make()
+      const bad = { id: 'alice' } as unknown as string
+      const calls: (() => Promise<unknown>)[] = [
+        () => store.listSessions(bad),
+        () => store.destroySession(`abc${hashId('x')}`, { userId: bad }),
+        () => store.destroyUserSessions(bad),
+        () => store.listSessions(undefined as unknown as string),
+        () => store.destroyUserSessions('' as string),
+      ]
+      for (const call of calls) {
+        const err = await Promise.resolve()
+          .then(call)
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+        expect(SessionError.is(err)).toBe(true)
+        expect((err as SessionError).code).toBe('INVALID_VALUE')
+        expect((err as Error).message).toMatch(/listSessions|destroySession|destroyUserSessions/)
+      }
+    })
+  }
+})
+
+describe('Redis never echoes command arguments into an error', () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    // A server whose admin disabled scripting, as some managed services do.
+    server = await startRedis({
+      args: ['--rename-command', 'EVALSHA', 'EVALSHA_OFF_7f3a', '--rename-command', 'EVAL', 'EVAL_OFF_7f3a'],
+    })
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  for (const hashIds of [true, false]) {
+    it(`EVALSHA disabled (hashIds: ${hashIds}): the 503 names the cause, never the key, a field or the id`, async () => {
+      const store = new RedisStore({ port: server.port, keySchema: 'renamed:', hashIds })
+      stores.push(store)
+      const { app, events } = makeApp({ store }, async (ctx) => {
+        sess(ctx).secretField = 'secret-value-that-must-not-leak'
+        ctx.body = 'ok'
+      })
+      const id = randomId()
+      const res = await request(app.callback()).get('/').set('Cookie', cookieFor(id))
+      expect(res.status).toBe(503)
+      const err = events.errors[0] as SessionError
+      expect(err.code).toBe('STORE_UNAVAILABLE')
+      expect(err.message).toMatch(/while saving the session: ERR: the server does not know a command/)
+      const shown = inspect(err, { depth: 10, showHidden: true })
+      expect(shown).not.toMatch(/args beginning with|secretField|secret-value|renamed:/)
+      // No id, key hash or script sha: nothing id-shaped at all.
+      expect(shown).not.toMatch(/[A-Za-z0-9_-]{40,}/)
+    })
+  }
+})
+
+describe('session size is bounded before anything reaches Redis', () => {
+  it('maxKeys: 80,000 top-level keys from a JSON body is a SessionError naming the limit, not a RangeError 500', async () => {
+    const store = redisStore()
+    const { app, events } = makeApp({ store }, async (ctx) => {
+      const body: Record<string, number> = {}
+      for (let i = 0; i < 80_000; i++) body[`k${i}`] = i
+      ctx.session = JSON.parse(JSON.stringify(body))
+      ctx.body = 'ok'
+    })
+    const res = await request(app.callback()).get('/')
+    expect(res.status).toBe(500)
+    const err = events.errors[0] as SessionError
+    expect(SessionError.is(err)).toBe(true)
+    expect(err.code).toBe('INVALID_VALUE')
+    expect(err.message).toMatch(/80000 top-level keys, over the limit `maxKeys` \(1000\)/)
+    expect(await keysUnder(port, store.keySchema)).toEqual([])
+  })
+
+  it('maxBytes: a value past the limit is refused on create and on update; a session just under it is saved', async () => {
+    const store = redisStore()
+    const { app, events } = makeApp({ store, maxBytes: 10_000, maxKeys: 5 }, async (ctx) => {
+      const size = Number(ctx.query.size)
+      sess(ctx).blob = 'x'.repeat(size)
+      ctx.body = 'ok'
+    })
+    // {"blob": "x…"}: 4 bytes of name and 2 of quotes around the value.
+    const ok = await request(app.callback()).get(`/?size=${10_000 - 6}`)
+    expect(ok.status).toBe(200)
+    const over = await request(app.callback()).get('/?size=9995').set('Cookie', replay(ok))
+    expect(over.status).toBe(500)
+    expect((events.errors[0] as Error).message).toMatch(
+      /10001 bytes of JSON, over the limit `maxBytes` \(10000\)/,
+    )
+    // The stored session is the one that fit, untouched.
+    const [stored] = await keysUnder(port, store.keySchema)
+    expect(String(await raw('HGET', stored as string, 'blob'))).toHaveLength(10_000 - 4)
+    const fresh = await request(app.callback()).get('/?size=20000')
+    expect(fresh.status).toBe(500)
+    expect(await keysUnder(port, store.keySchema)).toHaveLength(1)
+  })
+
+  it('maxKeys / maxBytes: bad values are refused at session(...) naming the option', () => {
+    expect(() => session({ maxKeys: 0, store: new MemoryStore() })).toThrow(
+      /`maxKeys` must be a positive integer, received 0/,
+    )
+    expect(() => session({ maxBytes: 1.5, store: new MemoryStore() })).toThrow(
+      /`maxBytes` must be a positive integer, received 1.5/,
+    )
+  })
+})
+
+describe("the user index follows its sessions' lifetimes", () => {
+  it('ctx.session.maxAge shortened: the index TTL shrinks with the only session (no 30-day index left behind)', async () => {
+    const store = redisStore()
+    const { app } = makeApp(
+      { store, maxAge: 30 * 86_400_000, userId: (s) => s.user as string | undefined },
+      async (ctx) => {
+        if (ctx.path === '/login') sess(ctx).user = 'carol'
+        else sess(ctx).maxAge = 60_000
+        ctx.body = 'ok'
+      },
+    )
+    const login = await request(app.callback()).get('/login')
+    const index = (await keysUnder(port, `${store.keySchema}u:`))[0] as string
+    expect(Number(await raw('PTTL', index))).toBeGreaterThan(29 * 86_400_000)
+    await request(app.callback()).get('/shorten').set('Cookie', replay(login))
+    const sessionTtl = Number(await raw('PTTL', store.key(cookieId(login) as string)))
+    const indexTtl = Number(await raw('PTTL', index))
+    expect(sessionTtl).toBeLessThanOrEqual(60_000)
+    expect(indexTtl).toBeLessThanOrEqual(60_000)
+    expect(indexTtl).toBeGreaterThan(0)
+  })
+})
+
+describe('koa-session contract on corrupt data', () => {
+  it('RedisStore.get: a field that is not JSON is a miss (null), never a SyntaxError quoting the value', async () => {
+    const store = redisStore()
+    const id = randomId()
+    await store.set(id, { a: 1 }, 60_000)
+    await raw('HSET', store.key(id), 'a', '{not json: secret-token')
+    await expect(store.get(id, 60_000)).resolves.toBeNull()
+  })
+})
+
+describe('weak app.keys', () => {
+  it('app.keys shorter than 16 bytes draw one process warning, without the key', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const app = new Koa()
+      app.keys = ['short-secret']
+      session({ store: new MemoryStore() }, app)
+      session({ store: new MemoryStore() }, app)
+      await new Promise((resolve) => setImmediate(resolve))
+      const ours = warnings.filter((w) => (w as { code?: string }).code === 'KOA_SESSION_REDIS3_WEAK_KEY')
+      // Once per process (this file's modules are its own: the other apps here use 16-byte keys).
+      expect(ours).toHaveLength(1)
+      expect(ours[0]?.message).toMatch(/app.keys\[0\] is shorter than 16 bytes/)
+      expect(ours[0]?.message).not.toContain('short-secret')
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+})
