@@ -23,6 +23,7 @@ declare namespace session {
   export import RedisStore = index.RedisStore
   export import MemoryStore = index.MemoryStore
   export import SessionError = index.SessionError
+  export import countOldSessions = index.countOldSessions
   export import SessionData = sessionModule.SessionData
   export type SessionErrorCode = index.SessionErrorCode
   export type SessionObject = index.SessionObject

@@ -5,6 +5,7 @@ import { Cluster, Redis } from 'ioredis'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../src/cli.js'
+import { countOldSessions, type RedisClient } from '../src/index.js'
 import { RedisStore } from '../src/store/redis.js'
 import { cookiesOf } from './helpers.js'
 import { KEYS, koaSessionApp, ourApp, signedCookie } from './migrate-apps.js'
@@ -73,6 +74,8 @@ describe('migrate CLI, standalone', () => {
     const dry = await run([...common, '--dry-run', '--batch', '50'])
     expect(dry.code).toBe(0)
     expect(dry.out).toBe('201 old sessions to move (0 moved already, 0 skipped)\n')
+    const client = redis as unknown as RedisClient
+    expect(await countOldSessions({ from: 'koa-redis', prefix: 'b:', client })).toBe(201)
     expect(await redis.keys('bulk:*')).toEqual([])
 
     const moved = await run([...common, '--batch', '50'])
@@ -90,6 +93,7 @@ describe('migrate CLI, standalone', () => {
     expect(await redis.get(`b:${ids[0]}`)).not.toContain('visits')
     expect(await redis.get('b:not-a-session-of-koa-session')).toBe('{"visits":1}')
 
+    expect(await countOldSessions({ from: 'koa-redis', prefix: 'b:', client })).toBe(0)
     const again = await run(common)
     expect(again.out).toMatch(/^moved 0 old sessions in [\d.]+ s \(201 moved already, 0 skipped\)\n$/)
 
