@@ -1,6 +1,7 @@
 /** The read-through: an old library's session, found by its old id, becomes one of ours under a derived new id. */
 import type { Context } from 'koa'
 import { emit } from '../debug.js'
+import { SessionError } from '../errors.js'
 import { userTag } from '../id.js'
 import { ownerOf } from '../meta.js'
 import type { Resolved } from '../options.js'
@@ -69,7 +70,12 @@ export async function adopt(
   const owner = ownerOf(o, data)
   const tag = owner === undefined ? guestTag : userTag(owner)
   const id = o.prefix + body + tag
-  const created = await step.create(id, data, ttl)
+  const created = await step.create(id, data, ttl).catch((err: unknown) => {
+    // Over the configured `maxKeys` / `maxBytes`: refused before anything was written, a miss like any bad value.
+    if (SessionError.is(err) && err.code === 'INVALID_VALUE') return null
+    throw err
+  })
+  if (created === null) return invalid(ctx, 'over maxKeys or maxBytes')
   // Refused: another request (or the bulk command) created it first; it is the same session.
   const createdAt = created ?? (await step.open(id))
   if (createdAt === undefined) return undefined

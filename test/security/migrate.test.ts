@@ -81,6 +81,27 @@ describe('migrate: hostile old values', () => {
     await ours.store.close()
   })
 
+  it('migrate koa-redis: an old session over the configured maxBytes or maxKeys is a miss with session:invalid, never a 5xx', async () => {
+    const id = randomUUID()
+    await redis.set(`h:${id}`, JSON.stringify({ visits: 1, blob: 'x'.repeat(5000), a: 1, b: 2 }))
+    for (const limits of [{ maxBytes: 1000 }, { maxKeys: 2 }]) {
+      const ours = ourApp(
+        server.port,
+        `limits${Object.keys(limits)[0]}:`,
+        { from: 'koa-redis', prefix: 'h:' },
+        limits,
+      )
+      const events: string[] = []
+      ours.app.on('session:invalid', (e: { reason: string }) => events.push(e.reason))
+      const res = await request(ours.app.callback()).get('/peek').set('Cookie', signedCookie('koa.sess', id))
+      expect(res.status).toBe(200)
+      expect(events).toEqual(['old session: over maxKeys or maxBytes'])
+      expect(await ours.store.count()).toBe(0)
+      expect(await redis.get(`h:${id}`)).toContain('blob')
+      await ours.store.close()
+    }
+  })
+
   it('migrate koa-redis: an expired _expire is a miss, and nothing is created', async () => {
     const id = randomUUID()
     await redis.set(`h:${id}`, JSON.stringify({ visits: 9, _expire: Date.now() - 1, _maxAge: 1000 }))
