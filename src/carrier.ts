@@ -35,6 +35,8 @@ export class Carrier {
         this.stale = value.stale
         return
       }
+      // An old library's id (`migrate`, same cookie name) is not malformed: the migration reads it.
+      if (value !== null && o.migrate?.isOldId(value.id)) continue
       onInvalid(value === null ? 'bad signature' : 'malformed id')
     }
   }
@@ -43,6 +45,12 @@ export class Carrier {
   send(id: string, maxAge: number | 'session'): void {
     for (const t of this.#via ? [this.#via] : this.#o.transports) t.write(this.#ctx, id, maxAge)
     this.stale = false
+  }
+
+  /** From here the request carries `id`, a session moved from an old library (`migrate`), and the response sends it. */
+  adopt(id: string, maxAge: number | 'session'): void {
+    this.id = id
+    this.send(id, maxAge)
   }
 
   /** Tells the client to forget its id, on every carrier. */

@@ -23,6 +23,7 @@ declare namespace session {
   export import RedisStore = index.RedisStore
   export import MemoryStore = index.MemoryStore
   export import SessionError = index.SessionError
+  export import countOldSessions = index.countOldSessions
   export import SessionData = sessionModule.SessionData
   export type SessionErrorCode = index.SessionErrorCode
   export type SessionObject = index.SessionObject
@@ -30,6 +31,8 @@ declare namespace session {
   export type DataOf<Data = SessionData> = index.DataOf<Data>
   export type CookieOptions = index.CookieOptions
   export type ExternalKey = index.ExternalKey
+  export type MigrateFrom = index.MigrateFrom
+  export type MigrateOptions = index.MigrateOptions
   export type SessionOptions<Data = SessionData> = index.SessionOptions<Data>
   export type Session = index.Session
   export type CacheStats = index.CacheStats

@@ -3,7 +3,7 @@ import type Koa from 'koa'
 import type { Context, Next } from 'koa'
 import { SessionError } from './errors.js'
 import type { Resolved, SessionOptions } from './options.js'
-import { assertKeys, resolveOptions } from './resolve-options.js'
+import { assertKeys, assertMigrateKeys, resolveOptions } from './resolve-options.js'
 import type { Session, SessionData } from './session.js'
 import { RequestSession } from './state.js'
 import type { KoaSessionStore, SessionStore } from './store/types.js'
@@ -91,6 +91,7 @@ const installed = new WeakSet<object>()
 function install(app: Koa, o: Resolved): void {
   if (installed.has(app)) return
   if (o.signed) assertKeys(app)
+  if (o.migrate) assertMigrateKeys(app)
   installed.add(app)
   Object.defineProperties(app.context, {
     session: {

@@ -1,6 +1,7 @@
 /** Options of `session(...)`: their types, every default in one place, and the list of their names. */
 import type { Context } from 'koa'
 import type { Codec } from './codec.js'
+import type { MigrateOptions, Migration } from './migrate/options.js'
 import type { SessionData } from './session.js'
 import type { RedisStoreOptions } from './store/redis-options.js'
 import {
@@ -92,6 +93,12 @@ export interface SessionOptions<Data = SessionData> extends CookieOptions {
    * beyond it is refused with a `SessionError` (`INVALID_VALUE`) naming `maxBytes`. @default 1048576 (1 MiB)
    */
   maxBytes?: number
+  /**
+   * Moves the sessions of koa-session + koa-redis, koa-generic-session or koa-session-redis3 1.x here
+   * as their users come back, so switching logs nobody out (README, "Migration"). Needs `app.keys`.
+   * @default undefined (old sessions are not read)
+   */
+  migrate?: MigrateOptions
 }
 
 /** What callbacks receive: the app's `SessionData` (typed once augmented), and any other key as unknown. */
@@ -126,6 +133,7 @@ export interface Resolved {
   readonly signed: boolean
   readonly transports: readonly Transport[]
   readonly codec: Codec
+  readonly migrate: Migration | undefined
 }
 
 /** Every default, grouped by concern. */
@@ -187,4 +195,5 @@ export const SESSION_OPTION_NAMES = Object.keys({
   regenerateKeepsData: true,
   maxKeys: true,
   maxBytes: true,
+  migrate: true,
 } satisfies Record<keyof SessionOptions, true>)

@@ -2,6 +2,7 @@
 import type Koa from 'koa'
 import { createCodec } from './codec.js'
 import { invalidOption } from './errors.js'
+import { resolveMigrate } from './migrate/options.js'
 import { checkNames } from './option-names.js'
 import { DEFAULTS, type Resolved, SESSION_OPTION_NAMES, type SessionOptions } from './options.js'
 import { durationOption } from './store/lifetime.js'
@@ -97,6 +98,9 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
 
   // Created last, so a configuration error above never leaves a Redis connection open.
   const { store, instance } = openStore({ maxAge, rolling: o.rolling ?? DEFAULTS.lifetime.rolling })
+  // Old sessions are read on the store's own Redis unless `migrate.client` says otherwise.
+  const migrate = o.migrate === undefined ? undefined : resolveMigrate(o.migrate, key, instance)
+  if (migrate !== undefined && app !== undefined) assertMigrateKeys(app)
   return Object.freeze({
     key,
     maxAge,
@@ -122,7 +126,20 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     signed,
     transports: Object.freeze(transports),
     codec: createCodec(o.encryptionKeys),
+    migrate,
   })
+}
+
+/** `migrate` derives new ids from old ones with `app.keys[0]`: it needs keys it can read, whatever `signed` says. */
+export function assertMigrateKeys(app: Koa): void {
+  if (!Array.isArray(app.keys)) {
+    throw invalidOption(
+      'app.keys',
+      'must be an array of keys (not a Keygrip) because `migrate` derives new ids with it',
+      app.keys,
+    )
+  }
+  assertKeys(app)
 }
 
 /** A positive integer option, or its default. */

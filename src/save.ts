@@ -18,12 +18,18 @@ export interface Saving {
   readonly snapshot: Snapshot
   /** `ctx.session.maxAge` as set in this request, not yet saved. */
   readonly maxAge: number | 'session' | undefined
+  /**
+   * A migrated session (src/migrate): created under exactly this id or not at all, and with what was
+   * left of its old lifetime as the first TTL instead of the idle timeout.
+   */
+  readonly migrated?: { readonly ttl: number }
 }
 
 /**
  * Creates the session: under `id`, or a new id when there is none yet, when it does not end with the
  * owner's tag (drawn before the owner was known), or when it exists already. Resolves the id it got,
- * or undefined for an empty session that is not saved (unless `force` or `saveUninitialized`).
+ * or undefined for an empty session that is not saved (unless `force` or `saveUninitialized`), or for
+ * a migrated one whose id exists already.
  */
 export async function createSession(
   s: Saving,
@@ -49,7 +55,7 @@ export async function createSession(
   const own = s.maxAge ?? parseMaxAge(snapshot.meta[META.maxAge])
   const meta = newMeta(o, s.ctx, owner, snapshot.meta, own, now)
   let next = owner !== undefined && id !== undefined && tagOf(id) !== userTag(owner) ? undefined : id
-  const ttl = idleTtl(o, own)
+  const ttl = s.migrated?.ttl ?? idleTtl(o, own)
   for (let attempt = 0; attempt < 2; attempt++) {
     const candidate = next ?? newId(o, s.ctx, owner)
     const set = encode(changes, o.codec, candidate)
@@ -71,6 +77,8 @@ export async function createSession(
       snapshot.remember(changes, set)
       return candidate
     }
+    // A migrated session's id is derived from its old id: it exists because another request moved it.
+    if (s.migrated) return undefined
     // The id exists already: a custom `genid` repeating itself, or a 2^-240 event. Draw once more.
     next = undefined
   }

@@ -4,6 +4,7 @@ import { Carrier } from './carrier.js'
 import { debug, emit } from './debug.js'
 import { isStoreFailure, SessionError } from './errors.js'
 import { newId, ownerOf } from './meta.js'
+import { type Adopted, type Adopter, adopt, oldIdOf } from './migrate/adopt.js'
 import type { Resolved } from './options.js'
 import { createSession, leaveSession, type Saving, updateSession } from './save.js'
 import { assign, clear, Session, type SessionOwner } from './session.js'
@@ -82,27 +83,77 @@ export class RequestSession implements SessionOwner {
     if (this.#status !== 'unread') return
     this.readId()
     const id = this.#carrier.id
-    if (id === undefined) return this.#fresh()
-    await this.#open(id).catch((err: unknown) => this.#failOpen(err))
+    const failOpen = (err: unknown) => this.#failOpen(err)
+    if (id === undefined) return this.#o.migrate ? this.#migrate().catch(failOpen) : this.#fresh()
+    await this.#open(id).catch(failOpen)
   }
 
   async #open(id: string): Promise<void> {
+    const miss = await this.#tryOpen(id)
+    if (miss === undefined) return
+    // An id unknown to the store may be an old library's one that our format also accepts (a custom `genid`).
+    if (miss[0] === 'session:missed' && this.#o.migrate) return this.#migrate()
+    this.#fresh(...miss)
+  }
+
+  /** Loads the stored session `id`; resolves the event that says why there is none usable, if so. */
+  async #tryOpen(id: string): Promise<[string, object] | undefined> {
     const o = this.#o
     const fields = await this.#store.load(id, {
       now: Date.now(),
       ttl: o.ttl,
       absoluteTimeout: o.absoluteTimeout,
     })
-    if (fields === 'expired') return this.#fresh('session:expired', {})
-    if (fields === null) return this.#fresh('session:missed', {})
+    if (fields === 'expired') return ['session:expired', {}]
+    if (fields === null) return ['session:missed', {}]
     const data = this.#snapshot.open(fields, o.codec, id)
-    if (data === undefined) return this.#fresh('session:invalid', { reason: 'corrupt data' })
-    if (o.valid && !o.valid(this.#ctx, data))
-      return this.#fresh('session:invalid', { reason: 'valid() refused' })
+    if (data === undefined) return ['session:invalid', { reason: 'corrupt data' }]
+    if (o.valid && !o.valid(this.#ctx, data)) return ['session:invalid', { reason: 'valid() refused' }]
     this.#id = id
     this.#session = new Session(this)
     this.#assign(data)
     this.#become('stored')
+    return undefined
+  }
+
+  /** No id of ours: the session of an old library's cookie (`migrate`), moved here, or a new one. */
+  async #migrate(): Promise<void> {
+    const m = this.#o.migrate
+    const oldId = m && oldIdOf(m, this.#ctx)
+    if (m === undefined || oldId === undefined) return this.#fresh()
+    const adopted = await this.adoptOld(oldId)
+    // The old cookie is done with either way: moved, or nothing to move (a later request need not look again).
+    if (m.key !== this.#o.key) this.#ctx.cookies.set(m.key, null, { signed: m.signed })
+    if (adopted === undefined) return this.#fresh()
+    this.#carrier.adopt(adopted.id, this.maxAge)
+  }
+
+  /**
+   * Moves the old session of `oldId` into the store (src/migrate) and loads it; resolves its new id,
+   * or undefined when there was nothing to move. Also the bulk command's step, one old session at a time.
+   */
+  adoptOld(oldId: string): Promise<Adopted | undefined> {
+    const step: Adopter = {
+      open: async (id) => ((await this.#tryOpen(id)) === undefined ? this.#snapshot.meta._c : undefined),
+      create: (id, data, ttl) => this.#createMigrated(id, data, ttl),
+      discard: async (id) => {
+        await this.#store.remove(id, { user: this.#snapshot.meta._u })
+        this.#session = undefined
+        this.#snapshot.meta = {}
+        this.#detach()
+      },
+    }
+    return adopt(this.#o.migrate as NonNullable<Resolved['migrate']>, this.#o, this.#ctx, oldId, step)
+  }
+
+  async #createMigrated(id: string, data: Record<string, unknown>, ttl: number): Promise<string | undefined> {
+    const session = new Session(this, data)
+    const saving: Saving = { ...this.#saving(), migrated: { ttl } }
+    if ((await createSession(saving, session, id, true)) === undefined) return undefined
+    this.#id = id
+    this.#session = session
+    this.#become('stored')
+    return this.#snapshot.meta._c
   }
 
   /** `ctx.session`. */
@@ -111,7 +162,8 @@ export class RequestSession implements SessionOwner {
     // With `lazy`, even reading the id waits until the session is wanted.
     this.readId()
     if (this.#status === 'unread') {
-      if (this.#carrier.id !== undefined) {
+      const m = this.#o.migrate
+      if (this.#carrier.id !== undefined || (m !== undefined && oldIdOf(m, this.#ctx) !== undefined)) {
         throw new SessionError(
           'NOT_LOADED',
           'with `lazy: true`, call `await ctx.loadSession()` before reading ctx.session',

@@ -1,5 +1,5 @@
 // What users install: `npm pack` of the built package, put into an empty app, serving the README first screen.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -78,6 +78,18 @@ describe('npm pack', () => {
     expect(files.filter((f) => !f.startsWith('dist/'))).toEqual(['LICENSE', 'README.md', 'package.json'])
     expect(files.filter((f) => /\.test[.-]/.test(f))).toEqual([])
     expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
+  })
+
+  it('npm pack: the `bin` (koa-session-redis3 migrate) is in the tarball, with its shebang, and prints its usage', () => {
+    const { bin } = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>
+    }
+    const file = bin['koa-session-redis3'] as string
+    expect(files).toContain(file.replace(/^\.\//, ''))
+    expect(readFileSync(join(installed, file), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/)
+    const usage = spawnSync(process.execPath, [join(installed, file), '--help'], { encoding: 'utf8' })
+    expect(usage.status).toBe(0)
+    expect(usage.stderr).toContain('Usage: koa-session-redis3 migrate --from')
   })
 
   it('npm pack: every source map carries the sources it names (src/ is not shipped)', () => {

@@ -75,6 +75,7 @@ export class RedisStore implements SessionStore {
         this.#reads = new ReadThrough(this.#cache, this.#connection, this.#owned, limit)
       }
     }
+    connections.set(this, this.#connection)
     this.#users = new UserIndex(this.keySchema, this.hashIds, this.#connection, (keys, run) =>
       changing(this.#cache, keys, run),
     )
@@ -295,6 +296,14 @@ export class RedisStore implements SessionStore {
   #background(what: string, promise: Promise<unknown>): Promise<unknown> {
     return promise.catch((err: unknown) => debug('%s failed: %s', what, (err as Error).message))
   }
+}
+
+/** Each store's connection, for the code that reads other keys on the same Redis (`migrate`); not public API. */
+const connections = new WeakMap<object, Connection>()
+
+/** The connection of a RedisStore (undefined for any other store): `migrate` reads old sessions through it by default. */
+export function connectionOf(store: unknown): Connection | undefined {
+  return typeof store === 'object' && store !== null ? connections.get(store) : undefined
 }
 
 function escapeGlob(s: string): string {

@@ -1,0 +1,147 @@
+// `migrate` under attack: hostile old values are a miss, never a 5xx and never data of ours; a forged or
+// foreign old cookie never reaches Redis; an old-layout lookup never reads one of our keys.
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import request from 'supertest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ourApp, signedCookie } from '../migrate-apps.js'
+import { type RedisServer, startRedis } from '../redis-servers.js'
+
+let server: RedisServer
+let redis: Redis
+beforeAll(async () => {
+  server = await startRedis()
+  redis = new Redis({ port: server.port, lazyConnect: true })
+})
+afterAll(async () => {
+  await redis?.quit()
+  await server?.stop()
+})
+
+/** Calls of one command the server has run so far (INFO commandstats). */
+async function calls(command: string): Promise<number> {
+  const info = await redis.info('commandstats')
+  const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
+  return m ? Number(m[1]) : 0
+}
+
+const deep = `{"a":${'['.repeat(400_000)}${']'.repeat(400_000)}}`
+
+const HOSTILE: [string, (key: string) => Promise<unknown>, string][] = [
+  ['not JSON', (k) => redis.set(k, '{"visits":1'), 'corrupt data'],
+  ['a JSON array', (k) => redis.set(k, '[1,2]'), 'not a session'],
+  ['a hash', (k) => redis.hset(k, 'visits', '1'), 'not a string'],
+  ['a list', (k) => redis.rpush(k, '{"visits":1}'), 'not a string'],
+  ['__proto__', (k) => redis.set(k, '{"__proto__":{"admin":true},"visits":1}'), 'reserved key'],
+  ['maxAge', (k) => redis.set(k, '{"maxAge":1,"visits":1}'), 'reserved key'],
+  ['constructor', (k) => redis.set(k, '{"constructor":{"prototype":{"admin":true}}}'), 'reserved key'],
+  ['2 MiB', (k) => redis.set(k, `{"visits":"${'x'.repeat(2 * 1_048_576)}"}`), 'too large'],
+  [
+    '2,000 keys',
+    (k) =>
+      redis.set(k, JSON.stringify(Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`k${i}`, i])))),
+    'too many keys',
+  ],
+  ['nesting past the stack', (k) => redis.set(k, deep), 'corrupt data'],
+  ['a string _expire', (k) => redis.set(k, '{"_expire":"soon","visits":1}'), 'bad _expire'],
+]
+
+describe('migrate: hostile old values', () => {
+  it.each(HOSTILE)(
+    'migrate koa-redis: %s is a miss with session:invalid, a 200, and nothing of ours written',
+    async (_name, write, reason) => {
+      const id = randomUUID()
+      await write(`h:${id}`)
+      const type = await redis.type(`h:${id}`)
+      const ours = ourApp(server.port, `hostile${id}:`, { from: 'koa-redis', prefix: 'h:' })
+      const events: string[] = []
+      ours.app.on('session:invalid', (e: { reason: string }) => events.push(e.reason))
+      const res = await request(ours.app.callback()).get('/peek').set('Cookie', signedCookie('koa.sess', id))
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({ user: null, visits: null })
+      expect(events).toEqual([`old session: ${reason}`])
+      expect(await ours.store.count()).toBe(0)
+      expect(await redis.type(`h:${id}`)).toBe(type)
+      expect(({} as Record<string, unknown>).admin).toBeUndefined()
+      await ours.store.close()
+    },
+  )
+
+  it('migrate koa-redis: an old session without TTL or _expire gets the idle timeout; no key of ours lacks a TTL', async () => {
+    const id = randomUUID()
+    await redis.set(`h:${id}`, '{"visits":5,"_session":true}')
+    const ours = ourApp(server.port, 'nottl:', { from: 'koa-redis', prefix: 'h:' }, { maxAge: 60_000 })
+    const res = await request(ours.app.callback()).get('/peek').set('Cookie', signedCookie('koa.sess', id))
+    expect(res.body.visits).toBe(5)
+    for (const key of await redis.keys('nottl:*')) {
+      const pttl = await redis.pttl(key)
+      expect(pttl).toBeGreaterThan(0)
+      expect(pttl).toBeLessThanOrEqual(60_000)
+    }
+    await ours.store.close()
+  })
+
+  it('migrate koa-redis: an old session over the configured maxBytes or maxKeys is a miss with session:invalid, never a 5xx', async () => {
+    const id = randomUUID()
+    await redis.set(`h:${id}`, JSON.stringify({ visits: 1, blob: 'x'.repeat(5000), a: 1, b: 2 }))
+    for (const limits of [{ maxBytes: 1000 }, { maxKeys: 2 }]) {
+      const ours = ourApp(
+        server.port,
+        `limits${Object.keys(limits)[0]}:`,
+        { from: 'koa-redis', prefix: 'h:' },
+        limits,
+      )
+      const events: string[] = []
+      ours.app.on('session:invalid', (e: { reason: string }) => events.push(e.reason))
+      const res = await request(ours.app.callback()).get('/peek').set('Cookie', signedCookie('koa.sess', id))
+      expect(res.status).toBe(200)
+      expect(events).toEqual(['old session: over maxKeys or maxBytes'])
+      expect(await ours.store.count()).toBe(0)
+      expect(await redis.get(`h:${id}`)).toContain('blob')
+      await ours.store.close()
+    }
+  })
+
+  it('migrate koa-redis: an expired _expire is a miss, and nothing is created', async () => {
+    const id = randomUUID()
+    await redis.set(`h:${id}`, JSON.stringify({ visits: 9, _expire: Date.now() - 1, _maxAge: 1000 }))
+    const ours = ourApp(server.port, 'expired:', { from: 'koa-redis', prefix: 'h:' })
+    const res = await request(ours.app.callback()).get('/peek').set('Cookie', signedCookie('koa.sess', id))
+    expect(res.body.visits).toBeNull()
+    expect(await ours.store.count()).toBe(0)
+    await ours.store.close()
+  })
+})
+
+describe('migrate: cookies that must never reach Redis', () => {
+  it('migrate: a forged signature, a foreign id format, and names of our own keys cost no Redis call', async () => {
+    const victim = randomUUID()
+    await redis.set(`f:${victim}`, '{"visits":1,"passport":{"user":"root"}}')
+    const ours = ourApp(server.port, 'koa:sess:', { from: 'koa-redis', prefix: 'f:' })
+    const generic = ourApp(server.port, 'koa:sess:', { from: 'koa-generic-session' })
+    // A real session of ours, whose key an attacker might try to have read as an old session.
+    const mine = await request(ours.app.callback()).get('/')
+    const [ourKey] = await redis.keys('koa:sess:{*')
+    const before = await calls('getrange')
+    const attempts = [
+      [ours, `koa.sess=${victim}; koa.sess.sig=AAAAAAAAAAAAAAAAAAAAAAAAAAA`],
+      [ours, `koa.sess=${victim}`],
+      [ours, signedCookie('koa.sess', '*')],
+      [ours, signedCookie('koa.sess', `${victim}*`)],
+      [ours, signedCookie('koa.sess', (ourKey as string).slice('f:'.length))],
+      [generic, signedCookie('koa.sid', (ourKey as string).slice('koa:sess:'.length))],
+      [generic, signedCookie('koa.sid', 'u:{abc}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')],
+      [generic, signedCookie('koa.sid', '*'.repeat(32))],
+    ] as const
+    for (const [app, cookie] of attempts) {
+      const res = await request(app.app.callback()).get('/peek').set('Cookie', cookie)
+      expect(res.status).toBe(200)
+      expect(res.body.user).toBeNull()
+    }
+    expect(await calls('getrange')).toBe(before)
+    expect(await redis.get(`f:${victim}`)).toContain('root')
+    expect(mine.status).toBe(200)
+    await ours.store.close()
+    await generic.store.close()
+  })
+})
