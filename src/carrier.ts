@@ -53,8 +53,20 @@ export class Carrier {
     this.send(id, maxAge)
   }
 
-  /** Tells the client to forget its id, on every carrier. */
+  /**
+   * Tells the client to forget its id, on every carrier but one that carries another valid id (a cookie
+   * beside the header that was read): that id names a session that was not ended, and clearing it would
+   * hide a live session from the client.
+   */
   clear(): void {
-    for (const t of this.#o.transports) t.clear(this.#ctx)
+    const o = this.#o
+    for (const t of o.transports) {
+      if (t !== this.#via && this.#via !== undefined) {
+        const other = t.read(this.#ctx)
+        if (other && other.id !== this.id && isWellFormedId(other.id, o.prefix, o.genid !== undefined))
+          continue
+      }
+      t.clear(this.#ctx)
+    }
   }
 }

@@ -101,6 +101,14 @@ export function reason(err: unknown): string {
 /** Redis error replies we can put in words, matched on their fixed text. */
 const REPLIES: [RegExp, string][] = [
   [/^ERR unknown command/, 'the server does not know a command (renamed or disabled with rename-command?)'],
+  [
+    /^ERR Unknown Redis command called from script/,
+    'the server does not know a command a script runs (renamed?)',
+  ],
+  [
+    /^ERR The user executing the script can't run/,
+    'the Redis user may not run a command the scripts use (ACL)',
+  ],
   [/^ERR unknown subcommand/, 'the server does not know a subcommand (an older Redis?)'],
   [/^OOM /, 'Redis is out of memory (maxmemory reached, and the policy evicts nothing it may)'],
   [/^READONLY /, 'the server is a read-only replica (a failover in progress, or the wrong address?)'],
@@ -111,6 +119,17 @@ const REPLIES: [RegExp, string][] = [
   [/^(CLUSTERDOWN|MASTERDOWN|TRYAGAIN) /, 'the Cluster or its master is down'],
   [/^ERR .*koa-session-redis3: bad TTL/, 'a TTL out of range was refused'],
 ]
+
+/**
+ * A save refused by the store because, with what parallel requests saved meanwhile, the session would
+ * hold more than `maxKeys` top-level keys (each request alone was within it).
+ */
+export function overKeys(maxKeys: number): SessionError {
+  return new SessionError(
+    'INVALID_VALUE',
+    `the session cannot be saved: with what other requests saved meanwhile, it would hold more top-level keys than the limit \`maxKeys\` (${maxKeys})`,
+  )
+}
 
 /** True for the failures of a store (unreachable, erroring, too slow), which `failOpen` may serve around. */
 export function isStoreFailure(err: unknown): boolean {

@@ -139,11 +139,20 @@ export async function updateSession(
     absoluteTimeout: o.absoluteTimeout,
     createdAt: timestamp(meta._c) as number,
     user: meta._u,
+    // Checked in Redis only when this write adds keys: a change of keys the session held (a counter)
+    // costs no HLEN. Keys deleted meanwhile and written back are bounded by the check on load.
+    maxKeys: addsKeys(changes, snapshot) ? o.maxKeys : undefined,
   })
   if (!written) return { outcome: 'refused', renew }
   snapshot.remember(changes, set)
   if (snapshot.stale.size > 0 || snapshot.staleTag) await reseal(s, id, changes)
   return { outcome: 'written', renew }
+}
+
+/** True when `changes` set a key the snapshot does not hold. */
+function addsKeys(changes: Changes, snapshot: Snapshot): boolean {
+  for (const key of changes.keys()) if (!snapshot.json.has(key)) return true
+  return false
 }
 
 /**
@@ -175,8 +184,9 @@ function withinLimits(o: Resolved, snapshot: Snapshot, changes: Changes): void {
 async function reseal(s: Saving, id: string, changes: Changes): Promise<void> {
   const { o, snapshot } = s
   const fields: Reseal[] = []
+  const deleted = new Set(changes.deleted)
   for (const [field, from] of snapshot.stale) {
-    if (changes.has(field) || changes.deleted.includes(field)) continue
+    if (changes.has(field) || deleted.has(field)) continue
     fields.push({ field, from, to: o.codec.encode(id, field, snapshot.json.get(field) as string) })
   }
   const stored = snapshot.meta[META.tag]

@@ -17,6 +17,8 @@ export class Snapshot {
   stale = new Map<string, string>()
   /** The metadata tag (`_v`) was made by an older key. */
   staleTag = false
+  /** Characters of the data fields as stored (names and values; ciphertext with encryptionKeys), as last opened. */
+  storedChars = 0
 
   /**
    * Opens stored fields into session data and takes them as the snapshot. Returns undefined when
@@ -29,6 +31,7 @@ export class Snapshot {
     const json = new Map<string, string>()
     const meta: StoredFields = {}
     const stale = new Map<string, string>()
+    let chars = 0
     try {
       for (const field in fields) {
         const value = fields[field] as string
@@ -36,6 +39,7 @@ export class Snapshot {
           meta[field] = value
           continue
         }
+        chars += field.length + value.length
         const opened = codec.decode(id, field, value)
         if (opened === undefined) return undefined
         const parsed = JSON.parse(opened.json)
@@ -56,6 +60,7 @@ export class Snapshot {
     this.json = json
     this.meta = meta
     this.stale = stale
+    this.storedChars = chars
     this.staleTag = tag === 'stale'
     return data
   }
@@ -84,8 +89,10 @@ export class Snapshot {
       keys++
       bytes += Buffer.byteLength(key) + Buffer.byteLength(json)
     }
+    // A Set: `deleted.includes` inside this loop made clearing 20,000 keys take seconds (quadratic).
+    const deleted = new Set(changes.deleted)
     for (const [key, json] of this.json) {
-      if (changes.has(key) || changes.deleted.includes(key)) continue
+      if (changes.has(key) || deleted.has(key)) continue
       keys++
       bytes += Buffer.byteLength(key) + Buffer.byteLength(json)
     }

@@ -1,4 +1,5 @@
 /** koa-session's whole-session `get`/`set` on top of our field-wise contract, shared by both stores. */
+import { timestamp } from './lifetime.js'
 import { isMeta, type SessionStore, type StoredFields } from './types.js'
 
 /** koa-session's `store.get`: the whole session as one object, or null. */
@@ -8,7 +9,8 @@ export async function getWhole(
   ttl: number,
 ): Promise<Record<string, unknown> | null> {
   const fields = await store.load(key, { now: Date.now(), ttl, absoluteTimeout: 0 })
-  if (fields === null || fields === 'expired') return null
+  // No creation time: not a session written by a store of ours, which the middleware reports as corrupt too.
+  if (fields === null || fields === 'expired' || timestamp(fields._c) === undefined) return null
   const sess: Record<string, unknown> = {}
   for (const f in fields) {
     if (isMeta(f)) continue

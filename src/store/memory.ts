@@ -1,4 +1,6 @@
 /** MemoryStore: the RedisStore semantics in process memory, for tests and development. */
+
+import { overKeys } from '../errors.js'
 import { hashId, requiredUserHash, TAG_LENGTH, tagOf } from '../id.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
@@ -80,6 +82,9 @@ export class MemoryStore implements SessionStore {
     }
     if (o.mode === 'create' ? entry !== undefined : entry?.fields._c === undefined) return false
     const fields: StoredFields = entry ? entry.fields : { _c: String(o.now) }
+    if (o.maxKeys !== undefined && o.mode === 'update' && dataKeysAfter(fields, o) > o.maxKeys) {
+      throw overKeys(o.maxKeys)
+    }
     if (o.mode === 'replace') for (const f in fields) if (!isMeta(f) && !(f in o.set)) delete fields[f]
     Object.assign(fields, o.set)
     for (const f of o.del) delete fields[f]
@@ -127,7 +132,8 @@ export class MemoryStore implements SessionStore {
 
   /** Revokes the session of a handle; with `{ userId }`, only if it belongs to that user. */
   async destroySession(handle: string, options: { userId?: string | number } = {}): Promise<boolean> {
-    const user = options.userId === undefined ? undefined : requiredUserHash(options.userId, 'destroySession')
+    // `{ userId: undefined }` (a user record without the field read) must not turn into an unscoped revoke.
+    const user = 'userId' in options ? requiredUserHash(options.userId, 'destroySession') : undefined
     if (typeof handle !== 'string') return false
     const key = handle.slice(TAG_LENGTH)
     const entry = this.#live(key, Date.now())
@@ -216,6 +222,16 @@ export class MemoryStore implements SessionStore {
   #sweep(now: number): void {
     for (const key of [...this.#sessions.keys()]) this.#live(key, now)
   }
+}
+
+/** How many data fields `fields` holds once the write `o` is applied (what parallel writes added counts). */
+function dataKeysAfter(fields: StoredFields, o: WriteOptions): number {
+  const keys = new Set(Object.keys(fields))
+  for (const f in o.set) keys.add(f)
+  for (const f of o.del) keys.delete(f)
+  let n = 0
+  for (const f of keys) if (!isMeta(f)) n++
+  return n
 }
 
 function ttlOf(maxAge: MaxAge | undefined): number {

@@ -1,8 +1,8 @@
 /** RedisStore: sessions as Redis hashes, one field per top-level key, written by conditional scripts. */
 import type { Cluster, Redis } from 'ioredis'
 import { debug } from '../debug.js'
-import { SessionError } from '../errors.js'
-import { hashId, tagOf, userTag } from '../id.js'
+import { overKeys, SessionError } from '../errors.js'
+import { hashId, requiredUserHash, tagOf, userTag } from '../id.js'
 import { type CacheStats, SessionCache } from './cache.js'
 import { type Connection, connect, type Endpoint } from './client.js'
 import { getWhole, setWhole } from './compat.js'
@@ -86,7 +86,7 @@ export class RedisStore implements SessionStore {
    * request would get, naming the address and cause. Await it at boot to fail there. With `cache`, it
    * then also waits until the cache is `on`, or the first attempt to turn tracking on has failed, for at
    * most `timeout` ms more; it never rejects because of the cache (see `cacheStats().status`).
-   * @example await store.ready() // Redis at 127.0.0.1:6379 failed on ping: … (… ECONNREFUSED …)
+   * @example await store.ready() // rejects: Redis at 127.0.0.1:6379 cannot be reached (connect ECONNREFUSED …) while connecting
    */
   async ready(): Promise<void> {
     await this.#connection.ping()
@@ -170,9 +170,16 @@ export class RedisStore implements SessionStore {
     } else pairs.push(META.touchedAt, String(o.now))
     if (o.mode === 'replace') return (await this.#connection.run(REPLACE, [key], [ttl, ...pairs])) === 1
     const user = o.mode === 'create' ? o.set._u : o.user
+    // Every metadata field may stand beside `maxKeys` data fields.
+    const fields = o.maxKeys === undefined ? 0 : o.maxKeys + META_FIELDS
     if (user === undefined) {
       if (o.mode === 'create') return (await this.#connection.run(CREATE, [key], [ttl, ...pairs])) === 1
-      return (await this.#connection.run(UPDATE, [key], [ttl, pairs.length / 2, ...pairs, ...o.del])) === 1
+      const reply = await this.#connection.run(
+        UPDATE,
+        [key],
+        [ttl, fields, pairs.length / 2, ...pairs, ...o.del],
+      )
+      return written(reply, o)
     }
     if (userTag(user) !== tagOf(id)) {
       throw new SessionError('UNSUPPORTED', "a user's session id must end with the user's slot tag")
@@ -182,6 +189,7 @@ export class RedisStore implements SessionStore {
     const args = [
       mode,
       ttl,
+      fields,
       pairs.length / 2,
       ...pairs,
       ...o.del,
@@ -196,7 +204,7 @@ export class RedisStore implements SessionStore {
       await this.#users.revoke(user, reply as string[], false)
       return true
     }
-    return reply === 1
+    return written(reply, o)
   }
 
   remove(id: string, owner?: Owner): Promise<boolean> {
@@ -231,7 +239,9 @@ export class RedisStore implements SessionStore {
    * Revokes the session of a handle. With `{ userId }`, only if it belongs to that user: a revoke
    * endpoint then cannot end another user's session whose handle leaked. Resolves true when it ended one.
    */
-  destroySession(handle: string, options: { userId?: string | number } = {}): Promise<boolean> {
+  async destroySession(handle: string, options: { userId?: string | number } = {}): Promise<boolean> {
+    // `{ userId: undefined }` (a user record without the field read) must not turn into an unscoped revoke.
+    if ('userId' in options) requiredUserHash(options.userId, 'destroySession')
     return this.#users.destroyHandle(handle, options.userId)
   }
 
@@ -304,6 +314,14 @@ const connections = new WeakMap<object, Connection>()
 /** The connection of a RedisStore (undefined for any other store): `migrate` reads old sessions through it by default. */
 export function connectionOf(store: unknown): Connection | undefined {
   return typeof store === 'object' && store !== null ? connections.get(store) : undefined
+}
+
+const META_FIELDS = Object.keys(META).length
+
+/** A write script's reply: 1 written, 0 refused (the session is gone), -1 over the field cap. */
+function written(reply: unknown, o: WriteOptions): boolean {
+  if (reply === -1) throw overKeys(o.maxKeys as number)
+  return reply === 1
 }
 
 function escapeGlob(s: string): string {

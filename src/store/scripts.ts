@@ -35,6 +35,19 @@ local function fitIndex(ik, now)
   end
 end`
 
+// The field cap of an update (`maxKeys` and the metadata fields): checked in Redis, because parallel
+// requests that each add different keys within the limit would together exceed it. HLEN is O(1); only a
+// session near the cap pays one HEXISTS per field written or deleted, for the exact count.
+const OVER_CAP = `
+local function overCap(k, cap, first, last, dels)
+  if cap == 0 then return false end
+  local len = redis.call('HLEN', k)
+  if len + (last - first + 1) / 2 <= cap then return false end
+  for i = first, last, 2 do len = len + 1 - redis.call('HEXISTS', k, ARGV[i]) end
+  for i = last + 1, dels do len = len - redis.call('HEXISTS', k, ARGV[i]) end
+  return len > cap
+end`
+
 function script(name: string, ttlAt: number | undefined, body: string): Script {
   const check = ttlAt === undefined ? '' : CHECK_TTL.replace('TTL', String(ttlAt))
   const source = `${check}\n${body.trim()}\n`
@@ -59,18 +72,21 @@ return 1
 )
 
 /**
- * UPDATE. KEYS: session. ARGV: ttl, n, n field/value pairs, then the fields to delete. The expiry
- * comes first and doubles as the existence check: a destroyed, regenerated or expired session is
- * refused (0) and nothing is written back. Returns 1 when written.
+ * UPDATE. KEYS: session. ARGV: ttl, field cap (0: none), n, n field/value pairs, then the fields to
+ * delete. The expiry comes first and doubles as the existence check: a destroyed, regenerated or
+ * expired session is refused (0) and nothing is written back. Returns 1 when written, -1 when the
+ * session would hold more fields than the cap (nothing written).
  */
 export const UPDATE = script(
   'update',
   1,
   `
+${OVER_CAP}
 local k = KEYS[1]
 if redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
-local last = 2 + 2 * tonumber(ARGV[2])
-for i = 3, last, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, last))) end
+local last = 3 + 2 * tonumber(ARGV[3])
+if overCap(k, tonumber(ARGV[2]), 4, last, #ARGV) then return -1 end
+for i = 4, last, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, last))) end
 for i = last + 1, #ARGV, 1000 do redis.call('HDEL', k, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
 return 1
 `,
@@ -78,7 +94,8 @@ return 1
 
 /**
  * OWNED: a write of a session that has an owner, and the owner's index with it. KEYS: session, user
- * index. ARGV: mode, ttl, n, n field/value pairs, the fields to delete, then member, expiry, now, cap.
+ * index. ARGV: mode, ttl, field cap (0: none; as UPDATE's), n, n field/value pairs, the fields to
+ * delete, then member, expiry, now, cap.
  * Modes: 'c' creates (as CREATE), adds the member, prunes up to 100 expired members and returns the
  * members beyond the cap (least recent first) for the caller to revoke; 'u' updates (as UPDATE) and
  * moves the member's score to its new expiry. Both then fit the index's TTL to its latest member, so a
@@ -90,14 +107,16 @@ export const OWNED = script(
   2,
   `
 ${FIT_INDEX}
+${OVER_CAP}
 local k, ik, mode = KEYS[1], KEYS[2], ARGV[1]
 local last = #ARGV - 4
 local member, expiry, now, cap = ARGV[last + 1], ARGV[last + 2], tonumber(ARGV[last + 3]), tonumber(ARGV[last + 4])
-local n = 3 + 2 * tonumber(ARGV[3])
+local n = 4 + 2 * tonumber(ARGV[4])
 if mode == 'c' then
   if redis.call('EXISTS', k) == 1 then return 0 end
 elseif redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
-for i = 4, n, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, n))) end
+if mode ~= 'c' and overCap(k, tonumber(ARGV[3]), 5, n, last) then return -1 end
+for i = 5, n, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, n))) end
 for i = n + 1, last, 1000 do redis.call('HDEL', k, unpack(ARGV, i, math.min(i + 999, last))) end
 if mode == 'c' then redis.call('PEXPIRE', k, ttl) end
 if mode == 'l' then

@@ -84,6 +84,11 @@ export interface WriteOptions extends LoadOptions {
   user?: string | undefined
   /** On `create` with an owner: the user's other sessions beyond this count are ended, least recent first. @default {@link DEFAULT_MAX_SESSIONS_PER_USER} */
   maxSessionsPerUser?: number
+  /**
+   * On `update`: refuse (throw `INVALID_VALUE`) a write after which the stored session would hold more
+   * data fields than this, counting what other requests wrote meanwhile. @default no limit
+   */
+  maxKeys?: number | undefined
 }
 
 /** A field to re-seal with the newest encryption key, only where the store still holds `from`. */

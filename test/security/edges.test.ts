@@ -202,7 +202,7 @@ describe('session size is bounded before anything reaches Redis', () => {
     const err = events.errors[0] as SessionError
     expect(SessionError.is(err)).toBe(true)
     expect(err.code).toBe('INVALID_VALUE')
-    expect(err.message).toMatch(/80000 top-level keys, over the limit `maxKeys` \(1000\)/)
+    expect(err.message).toMatch(/80000 top-level keys, over the limit `maxKeys` \(256\)/)
     expect(await keysUnder(port, store.keySchema)).toEqual([])
   })
 
@@ -291,5 +291,115 @@ describe('weak app.keys', () => {
     } finally {
       process.off('warning', onWarning)
     }
+  })
+})
+
+describe('second pass: limits across parallel requests, carriers, revokes', () => {
+  for (const kind of ['RedisStore', 'MemoryStore'] as const) {
+    it(`${kind}: 20 parallel requests each within maxKeys cannot together store more than maxKeys keys`, async () => {
+      const store = kind === 'RedisStore' ? redisStore() : keep(new MemoryStore())
+      const { app, events } = makeApp({ store, maxKeys: 50 }, async (ctx) => {
+        const batch = Number(ctx.query.batch)
+        for (let i = 0; i < 40; i++) sess(ctx)[`b${batch}k${i}`] = i
+        ctx.body = 'ok'
+      })
+      const first = await request(app.callback()).get('/?batch=-1')
+      const cookie = replay(first)
+      const replies = await Promise.all(
+        Array.from({ length: 20 }, (_, batch) =>
+          request(app.callback()).get(`/?batch=${batch}`).set('Cookie', cookie),
+        ),
+      )
+      const refused = replies.filter((r) => r.status === 500).length
+      expect(refused).toBeGreaterThan(0)
+      for (const err of events.errors) {
+        expect((err as SessionError).code).toBe('INVALID_VALUE')
+        expect((err as Error).message).toMatch(/`maxKeys` \(50\)/)
+      }
+      const id = cookieId(first) as string
+      if (store instanceof RedisStore) {
+        const fields = (await raw('HKEYS', store.key(id))) as string[]
+        expect(fields.filter((f) => !f.startsWith('_')).length).toBeLessThanOrEqual(50)
+      } else {
+        const fields = await store.load(id, { now: Date.now(), ttl: 60_000, absoluteTimeout: 0 })
+        expect(Object.keys(fields as object).filter((f) => !f.startsWith('_')).length).toBeLessThanOrEqual(50)
+      }
+    })
+  }
+
+  it('load: a stored session beyond maxKeys or twice maxBytes (planted, or raced) is ended, reported, and never served', async () => {
+    const store = redisStore()
+    const { app, events } = makeApp({ store, maxKeys: 10, maxBytes: 1000 }, async (ctx) => {
+      ctx.body = { keys: Object.keys(ctx.session.toJSON()).length }
+    })
+    for (const plant of [
+      (key: string) => {
+        const args = [key, '_c', String(Date.now())]
+        for (let i = 0; i < 11; i++) args.push(`k${i}`, '1')
+        return raw('HSET', ...args)
+      },
+      (key: string) => raw('HSET', key, '_c', String(Date.now()), 'big', JSON.stringify('x'.repeat(2_000))),
+    ]) {
+      events.reset()
+      const id = randomId()
+      await plant(store.key(id))
+      const res = await request(app.callback()).get('/').set('Cookie', cookieFor(id))
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({ keys: 0 })
+      expect(events.invalid).toBe(1)
+      expect(await raw('EXISTS', store.key(id))).toBe(0)
+    }
+  })
+
+  it('header + cookie: a logout ends the session the request was read by, and clears only that carrier', async () => {
+    const store = redisStore()
+    const { app } = makeApp({ store, header: 'x-session-id' }, async (ctx) => {
+      if (ctx.path === '/logout') ctx.session = null
+      else if (ctx.query.who) sess(ctx).who = ctx.query.who
+      ctx.body = { who: ctx.session?.who ?? null }
+    })
+    const byCookie = await request(app.callback()).get('/?who=cookie')
+    const byHeader = await request(app.callback()).get('/?who=header')
+    const header = byHeader.headers['x-session-id'] as string
+    const logout = await request(app.callback())
+      .get('/logout')
+      .set('x-session-id', header)
+      .set('Cookie', replay(byCookie))
+    expect(logout.status).toBe(200)
+    expect(logout.headers['x-session-id']).toBe('')
+    // The cookie's session was not the one ended: its cookie is not cleared over it.
+    expect(logout.headers['set-cookie']).toBeUndefined()
+    const cookieAgain = await request(app.callback()).get('/').set('Cookie', replay(byCookie))
+    expect(cookieAgain.body).toEqual({ who: 'cookie' })
+    const headerAgain = await request(app.callback()).get('/').set('x-session-id', header)
+    expect(headerAgain.body).toEqual({ who: null })
+  })
+
+  for (const kind of ['RedisStore', 'MemoryStore'] as const) {
+    it(`${kind}.destroySession: { userId: undefined } is refused, never an unscoped revoke`, async () => {
+      const store = kind === 'RedisStore' ? redisStore() : keep(new MemoryStore())
+      const { app } = makeApp({ store, userId: (s) => s.user as string | undefined }, async (ctx) => {
+        sess(ctx).user = 'dave'
+        ctx.body = 'ok'
+      })
+      const res = await request(app.callback()).get('/')
+      const [info] = await store.listSessions('dave')
+      const err = await store
+        .destroySession(info?.handle as string, { userId: undefined } as unknown as { userId: string })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+      expect((err as SessionError).code).toBe('INVALID_VALUE')
+      expect(await store.listSessions('dave')).toHaveLength(1)
+      expect(cookieId(res)).toBeTruthy()
+    })
+  }
+
+  it('RedisStore.get: a hash without a creation time (not one of ours) is a miss, as for the middleware', async () => {
+    const store = redisStore()
+    const id = randomId()
+    await raw('HSET', store.key(id), 'a', '1', 'b', '"x"')
+    await expect(store.get(id, 60_000)).resolves.toBeNull()
   })
 })
