@@ -56,7 +56,7 @@ describe('packaging', () => {
     expect(run.status).toBe(0)
     expect(JSON.parse(run.stdout)).toEqual({
       type: 'function',
-      keys: ['MemoryStore', 'RedisStore', 'SessionError', 'session'],
+      keys: ['MemoryStore', 'RedisStore', 'SessionError', 'countOldSessions', 'session'],
       named: ['function', 'function', 'function', 'function'],
       // One module instance for require() and import: classes and the installed-app registry are shared.
       sameAsImport: true,
