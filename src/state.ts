@@ -48,6 +48,8 @@ export class RequestSession implements SessionOwner {
   #maxAge: number | 'session' | undefined
   /** A stored session that `ctx.session = null` replaced: deleted at commit. */
   #remove: StoredId | undefined
+  /** An old library's id whose session `ctx.session = null` ended before it was moved (`lazy` + `migrate`). */
+  #removeOld: string | undefined
   /** The commits and regenerations of this request, in call order. */
   #chain: Promise<void> | undefined
   readonly #ctx: Context
@@ -190,6 +192,9 @@ export class RequestSession implements SessionOwner {
       // With `lazy`, a logout may come before any load: the incoming id is read now, so its session ends too.
       this.readId()
       this.#remove = this.#storedId()
+      const m = this.#o.migrate
+      if (this.#status === 'unread' && this.#remove === undefined && m)
+        this.#removeOld = oldIdOf(m, this.#ctx)
       this.#session = null
       // A session created after this in the same request is a new one: its lifetime starts now.
       this.#snapshot.meta = {}
@@ -312,6 +317,27 @@ export class RequestSession implements SessionOwner {
     const remove = this.#remove
     this.#remove = undefined
     if (remove !== undefined) await this.#store.remove(remove.id, remove.owner)
+    const old = this.#removeOld
+    this.#removeOld = undefined
+    if (old !== undefined) await this.#endOld(old)
+  }
+
+  /**
+   * Ends an old library's session that a logout reached before it was moved: moved first (the old key
+   * then keeps no data, and every copy of the old cookie leads to our id), then removed. What this
+   * request set after the logout stays.
+   */
+  async #endOld(oldId: string): Promise<void> {
+    const [session, status] = [this.#session, this.#status]
+    const adopted = await this.adoptOld(oldId)
+    if (adopted !== undefined) await this.#store.remove(adopted.id, { user: this.#snapshot.meta._u })
+    const m = this.#o.migrate as NonNullable<Resolved['migrate']>
+    if (m.key !== this.#o.key) this.#ctx.cookies.set(m.key, null, { signed: m.signed })
+    this.#session = session
+    this.#id = undefined
+    this.#snapshot.meta = {}
+    this.#snapshot.json.clear()
+    this.#become(status)
   }
 
   /** What a destroy or regenerate leaves: the stored session, or the incoming id of one never loaded. */

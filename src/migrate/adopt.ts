@@ -67,7 +67,15 @@ export async function adopt(
   if (o.valid && !o.valid(ctx, data)) return invalid(ctx, 'valid() refused')
   const ttl = remaining(now, found.pttl, old.expires, o.ttl)
   if (ttl === 0) return undefined
-  const owner = ownerOf(o, data)
+  let owner: string | undefined
+  try {
+    owner = ownerOf(o, data)
+  } catch (err) {
+    // An old app's serializeUser that stored an object: a miss, never a 500 on every request with the cookie.
+    if (SessionError.is(err) && err.code === 'INVALID_VALUE')
+      return invalid(ctx, 'userId is not a string or a number')
+    throw err
+  }
   const tag = owner === undefined ? guestTag : userTag(owner)
   const id = o.prefix + body + tag
   const created = await step.create(id, data, ttl).catch((err: unknown) => {

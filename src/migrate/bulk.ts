@@ -5,7 +5,7 @@ import type { Cluster, Redis } from 'ioredis'
 import type Koa from 'koa'
 import type { Resolved } from '../options.js'
 import { RequestSession } from '../state.js'
-import { readOld } from './old-key.js'
+import { oldState } from './old-key.js'
 
 /** What a bulk run found, per outcome; `remaining` (old sessions still to move) is what a dry run reports. */
 export interface BulkCounts {
@@ -43,6 +43,10 @@ export async function moveAll(
 ): Promise<BulkCounts> {
   const m = o.migrate
   if (m === undefined) throw new Error('koa-session-redis3: moveAll needs the `migrate` option')
+  if (m.from === 'koa-session-redis3' && m.prefix === '') {
+    // 1.x values carry no mark of their library: with no prefix, any 24-character key holding JSON would pass.
+    throw new Error('koa-session-redis3: a bulk move from 1.x needs its keySchema as --prefix')
+  }
   const counts: BulkCounts = { scanned: 0, moved: 0, already: 0, remaining: 0, skipped: 0 }
   // A Cluster knows its masters once it has read the slot map, which a first command waits for.
   await client.ping()
@@ -57,8 +61,8 @@ export async function moveAll(
       counts.scanned += ids.length
       await inParallel(ids, options.concurrency, async (id) => {
         if (options.dryRun) {
-          const found = await readOld(m.old, m.prefix + id)
-          counts[found.kind === 'moved' ? 'already' : found.kind === 'value' ? 'remaining' : 'skipped']++
+          const state = await oldState(m, m.prefix + id)
+          counts[state === 'moved' ? 'already' : state === 'to move' ? 'remaining' : 'skipped']++
           return
         }
         const adopted = await new RequestSession(contextOf(app), o).adoptOld(id)

@@ -1,6 +1,6 @@
 /** How many old sessions are left to move: the number to watch before removing the `migrate` option. */
 import type { RedisClient } from '../store/client.js'
-import { readOld } from './old-key.js'
+import { oldState } from './old-key.js'
 import { type MigrateOptions, resolveMigrate } from './options.js'
 
 /**
@@ -18,8 +18,8 @@ export async function countOldSessions(options: MigrateOptions & { client: Redis
   // 100 in flight: one round trip per 100 keys, without queueing every read of a large keyspace at once.
   for (let i = 0; i < keys.length; i += 100) {
     const batch = keys.slice(i, i + 100).filter((key) => m.isOldId(key.slice(m.prefix.length)))
-    const found = await Promise.all(batch.map((key) => readOld(m.old, key)))
-    left += found.filter((f) => f.kind === 'value').length
+    const found = await Promise.all(batch.map((key) => oldState(m, key)))
+    left += found.filter((state) => state === 'to move').length
   }
   return left
 }

@@ -15,8 +15,9 @@ export const koaGenericSession: Layout = {
     const data = parseOld(raw)
     if (typeof data === 'string') return { kind: 'invalid', reason: data }
     const cookie = data.cookie
-    if (cookie !== undefined && (typeof cookie !== 'object' || cookie === null)) {
-      return { kind: 'invalid', reason: 'bad cookie field' }
+    // koa-generic-session stores its cookie's options in every value: without them it is not one of its.
+    if (typeof cookie !== 'object' || cookie === null || Array.isArray(cookie)) {
+      return { kind: 'invalid', reason: 'not a koa-generic-session value' }
     }
     // `expires` is a Date serialized by JSON.stringify (an ISO string); koa-redis set the TTL from it.
     const at = (cookie as { expires?: unknown } | undefined)?.expires

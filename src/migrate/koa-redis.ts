@@ -18,6 +18,10 @@ export const koaRedis: Layout = {
     const data = parseOld(raw)
     if (typeof data === 'string') return { kind: 'invalid', reason: data }
     const expire = data._expire
+    // koa-session writes one of the two on every value: without either, a JSON object under a matching
+    // name is another app's data (the bulk command's SCAN sees every key with koa-redis's default '').
+    if (expire === undefined && data._session !== true)
+      return { kind: 'invalid', reason: 'not a koa-session value' }
     if (expire !== undefined && !(typeof expire === 'number' && Number.isFinite(expire))) {
       return { kind: 'invalid', reason: 'bad _expire' }
     }

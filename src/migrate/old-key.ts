@@ -3,7 +3,7 @@ import { createHash, createHmac } from 'node:crypto'
 import type { Connection } from '../store/client.js'
 import type { Script } from '../store/scripts.js'
 import { MAX_OLD_BYTES } from './layout.js'
-import type { MigrateFrom } from './options.js'
+import type { MigrateFrom, Migration } from './options.js'
 
 /**
  * What an old key holds. `moved`: the session was moved here; `tag` is the Cluster tag of its new id,
@@ -75,6 +75,19 @@ export async function markMoved(
 ): Promise<Extract<OldValue, { kind: 'moved' }> | undefined> {
   const previous = await c.run(SWAP, [key], [`${MOVED}${tag} ${createdAt}`, ttl])
   return typeof previous === 'string' ? marker(previous) : undefined
+}
+
+/**
+ * Whether an old key holds a session still to move, one moved already, or neither (nothing, a foreign
+ * or hostile value, an expired or empty session): the counts the dry run and `countOldSessions` report
+ * are what a real run would move.
+ */
+export async function oldState(m: Migration, key: string): Promise<'to move' | 'moved' | 'none'> {
+  const found = await readOld(m.old, key)
+  if (found.kind === 'moved') return 'moved'
+  if (found.kind !== 'value') return 'none'
+  const old = m.layout.read(found.raw, Date.now())
+  return old.kind === 'session' && Object.keys(old.data).length > 0 ? 'to move' : 'none'
 }
 
 /** True for an old key's value that is a marker of ours (the bulk count skips them). */

@@ -133,7 +133,9 @@ export function connect(client: RedisClient, timeout: number, endpoint: Endpoint
     },
     async scan(pattern) {
       const found: string[] = []
-      for (const one of await masters(client, limit)) found.push(...(await scanOne(one, pattern, limit)))
+      // One push per key, not a spread: above about 120,000 keys a spread overflows the call stack.
+      for (const one of await masters(client, limit))
+        for (const key of await scanOne(one, pattern, limit)) found.push(key)
       return found
     },
     async ping() {
@@ -202,7 +204,7 @@ async function scanOne(client: RedisClient, pattern: string, limit: Limit): Prom
         limit,
       )) as { cursor: string | number; keys: string[] }
       cursor = String(reply.cursor)
-      found.push(...reply.keys)
+      for (const key of reply.keys) found.push(key)
     } else {
       const [next, keys] = await bounded(
         client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
@@ -210,7 +212,7 @@ async function scanOne(client: RedisClient, pattern: string, limit: Limit): Prom
         limit,
       )
       cursor = next
-      found.push(...keys)
+      for (const key of keys) found.push(key)
     }
   } while (cursor !== '0')
   return found

@@ -4,6 +4,7 @@ import { debug } from '../debug.js'
 import type { SessionCache } from './cache.js'
 import { bounded, type Connection, fieldsOf, type Limit } from './client.js'
 import { badMaxAge, timestamp } from './lifetime.js'
+import { UNTRACK } from './scripts.js'
 import type { StoredFields } from './types.js'
 
 /**
@@ -48,6 +49,8 @@ export class ReadThrough {
   readonly #client: Redis | Cluster
   readonly #limit: Limit
   readonly #margin: number
+  /** Off for good once Redis refused CLIENT CACHING itself (an ACL, a renamed command): no fill could succeed. */
+  #fills = true
 
   constructor(cache: SessionCache, connection: Connection, client: Redis | Cluster, limit: Limit) {
     this.#cache = cache
@@ -60,7 +63,7 @@ export class ReadThrough {
   /** The fields of `key` from Redis (the cache did not have them), filling the cache when that is safe. */
   async read(key: string): Promise<StoredFields> {
     const cache = this.#cache
-    if (cache.status !== 'on') return this.#connection.hgetall(key)
+    if (cache.status !== 'on' || !this.#fills) return this.#connection.hgetall(key)
     if (!cache.present(key)) {
       const fields = await this.#connection.hgetall(key)
       cache.mark(key, isSession(fields))
@@ -101,11 +104,17 @@ export class ReadThrough {
         this.#limit,
       )
       const [caching, read, ttl] = replies ?? []
+      if (/^(NOPERM|ERR unknown)/.test((caching?.[0] as Error | null)?.message ?? '')) {
+        this.#fills = false
+        debug('cache: Redis refuses CLIENT CACHING (an ACL or a renamed command): the cache will not fill')
+      }
       // Tracking off (a reconnect in between): the HGETALL was not tracked, so it must not fill.
       const failed = caching?.[0] ?? read?.[0] ?? ttl?.[0] ?? (caching?.[1] === 'OK' ? null : caching)
       if (failed !== null) throw failed instanceof Error ? failed : new Error('no reply to CLIENT CACHING')
       fields = fieldsOf(read?.[1])
       pttl = Number(ttl?.[1])
+      // Gone since the plain read: the tracked read left an entry in Redis's table that nothing would end.
+      if (pttl === -2) void this.#connection.run(UNTRACK, [key], []).catch(() => undefined)
     } catch (err) {
       fields = undefined
       debug('cache: a tracked read failed: %s', (err as Error).message)

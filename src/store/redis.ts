@@ -228,7 +228,8 @@ export class RedisStore implements SessionStore {
   async reseal(id: string, fields: Reseal[]): Promise<void> {
     const args: string[] = []
     for (const { field, from, to } of fields) args.push(field, from, to)
-    await this.#connection.run(RESEAL, [this.key(id)], args)
+    const key = this.key(id)
+    await changing(this.#cache, [key], () => this.#connection.run(RESEAL, [key], args))
   }
 
   listSessions(userId: string | number): Promise<SessionInfo[]> {

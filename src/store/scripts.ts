@@ -203,3 +203,20 @@ end
 return 1
 `,
 )
+
+/**
+ * UNTRACK. KEYS: a session key that a tracked read found empty (a logout elsewhere landed between the
+ * plain read and the tracked one). Redis keeps a tracking entry for such a key until it is modified,
+ * which for a random id is never: a write and a delete in one step modify it without anyone seeing a
+ * value, and Redis drops the entry. Does nothing if the key exists.
+ */
+export const UNTRACK = script(
+  'untrack',
+  undefined,
+  `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], '', 'PX', 1)
+redis.call('DEL', KEYS[1])
+return 1
+`,
+)
