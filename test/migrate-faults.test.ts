@@ -86,7 +86,12 @@ describe('migrate: failures half way', () => {
 
   it('migrate: the old Redis killed between our write and the marker: the next request finds ours and finishes', async () => {
     const id = randomUUID()
-    await oldRedis.set(id, JSON.stringify({ visits: 6 }), 'PX', 600_000)
+    await oldRedis.set(
+      id,
+      JSON.stringify({ visits: 6, _expire: Date.now() + 600_000, _maxAge: 600_000 }),
+      'PX',
+      600_000,
+    )
     const old = interceptedClient('EVALSHA', async () => {
       await oldServer.kill('SIGKILL')
     })
@@ -116,7 +121,12 @@ describe('migrate: failures half way', () => {
 
   it('migrate: one Redis for both, killed and restarted: a 503 meanwhile, then the session moves', async () => {
     const id = randomUUID()
-    await ourRedis.set(`same:${id}`, JSON.stringify({ visits: 2 }), 'PX', 600_000)
+    await ourRedis.set(
+      `same:${id}`,
+      JSON.stringify({ visits: 2, _expire: Date.now() + 600_000, _maxAge: 600_000 }),
+      'PX',
+      600_000,
+    )
     const ours = ourApp(ourServer.port, 'f3:', { from: 'koa-redis', prefix: 'same:' })
     const cookie = signedCookie('koa.sess', id)
     await ourServer.kill('SIGKILL')
@@ -129,7 +139,17 @@ describe('migrate: failures half way', () => {
 
   it('migrate: a request that read the old value before another moved it and the user logged out does not bring it back', async () => {
     const id = randomUUID()
-    await oldRedis.set(id, JSON.stringify({ visits: 1, passport: { user: 'eve' } }), 'PX', 600_000)
+    await oldRedis.set(
+      id,
+      JSON.stringify({
+        visits: 1,
+        passport: { user: 'eve' },
+        _expire: Date.now() + 600_000,
+        _maxAge: 600_000,
+      }),
+      'PX',
+      600_000,
+    )
     const cookie = signedCookie('koa.sess', id)
     const plain = new Redis({ port: oldServer.port })
     const first = ourApp(ourServer.port, 'f4:', {

@@ -33,7 +33,7 @@ describe('old layouts', () => {
     })
     expect(koaGenericSession.read(JSON.stringify({ cookie: 'x', views: 1 }), NOW)).toEqual({
       kind: 'invalid',
-      reason: 'bad cookie field',
+      reason: 'not a koa-generic-session value',
     })
     expect(koaGenericSession.read(JSON.stringify({ cookie: { expires: 'never' } }), NOW)).toEqual({
       kind: 'invalid',

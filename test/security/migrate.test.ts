@@ -2,9 +2,11 @@
 // foreign old cookie never reaches Redis; an old-layout lookup never reads one of our keys.
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
+import Koa from 'koa'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ourApp, signedCookie } from '../migrate-apps.js'
+import { countOldSessions, RedisStore, session } from '../../src/index.js'
+import { KEYS, ourApp, signedCookie } from '../migrate-apps.js'
 import { type RedisServer, startRedis } from '../redis-servers.js'
 
 let server: RedisServer
@@ -44,6 +46,12 @@ const HOSTILE: [string, (key: string) => Promise<unknown>, string][] = [
   ],
   ['nesting past the stack', (k) => redis.set(k, deep), 'corrupt data'],
   ['a string _expire', (k) => redis.set(k, '{"_expire":"soon","visits":1}'), 'bad _expire'],
+  // Another app's JSON under a matching name: koa-session writes _expire or _session on every value.
+  [
+    'foreign JSON without _expire',
+    (k) => redis.set(k, '{"total":99,"items":["a"]}'),
+    'not a koa-session value',
+  ],
 ]
 
 describe('migrate: hostile old values', () => {
@@ -83,7 +91,17 @@ describe('migrate: hostile old values', () => {
 
   it('migrate koa-redis: an old session over the configured maxBytes or maxKeys is a miss with session:invalid, never a 5xx', async () => {
     const id = randomUUID()
-    await redis.set(`h:${id}`, JSON.stringify({ visits: 1, blob: 'x'.repeat(5000), a: 1, b: 2 }))
+    await redis.set(
+      `h:${id}`,
+      JSON.stringify({
+        visits: 1,
+        blob: 'x'.repeat(5000),
+        a: 1,
+        b: 2,
+        _expire: Date.now() + 600_000,
+        _maxAge: 600_000,
+      }),
+    )
     for (const limits of [{ maxBytes: 1000 }, { maxKeys: 2 }]) {
       const ours = ourApp(
         server.port,
@@ -143,5 +161,63 @@ describe('migrate: cookies that must never reach Redis', () => {
     expect(mine.status).toBe(200)
     await ours.store.close()
     await generic.store.close()
+  })
+})
+
+describe('migrate: the second attack pass', () => {
+  it('lazy: a logout that carries only an old cookie ends that session; a copy of the cookie gets nothing', async () => {
+    const id = randomUUID()
+    const value = { visits: 3, who: 'victim', _expire: Date.now() + 600_000, _maxAge: 600_000 }
+    await redis.set(`l:${id}`, JSON.stringify(value), 'PX', 600_000)
+    const store = new RedisStore({ port: server.port, keySchema: `lazyout${id}:` })
+    const app = new Koa()
+    app.keys = KEYS
+    app.silent = true
+    app.use(session({ store, lazy: true, migrate: { from: 'koa-redis', prefix: 'l:' } }, app))
+    app.use(async (ctx) => {
+      if (ctx.path === '/logout') ctx.session = null
+      else await ctx.loadSession()
+      ctx.body = { who: ctx.session?.who ?? null }
+    })
+    const cookie = signedCookie('koa.sess', id)
+    const bye = await request(app.callback()).get('/logout').set('Cookie', cookie)
+    expect(bye.status).toBe(200)
+    // Nothing of the old session is left: no data under the old key, no session of ours.
+    expect(await redis.get(`l:${id}`)).not.toContain('victim')
+    expect(await store.count()).toBe(0)
+    const copy = await request(app.callback()).get('/').set('Cookie', cookie)
+    expect(copy.body).toEqual({ who: null })
+    await store.close()
+  })
+
+  it("an old session whose passport user is an object (the old serializeUser's) is a miss, not a 500", async () => {
+    const id = randomUUID()
+    const value = {
+      passport: { user: { id: 1, name: 'obj' } },
+      _expire: Date.now() + 600_000,
+      _maxAge: 600_000,
+    }
+    await redis.set(`o:${id}`, JSON.stringify(value), 'PX', 600_000)
+    const ours = ourApp(server.port, `objuser${id}:`, { from: 'koa-redis', prefix: 'o:' })
+    const events: string[] = []
+    ours.app.on('session:invalid', (e: { reason: string }) => events.push(e.reason))
+    const res = await request(ours.app.callback()).get('/peek').set('Cookie', signedCookie('koa.sess', id))
+    expect(res.status).toBe(200)
+    expect(events).toEqual(['old session: userId is not a string or a number'])
+    expect(await ours.store.count()).toBe(0)
+    await ours.store.close()
+  })
+
+  it('countOldSessions counts only what a run would move: foreign JSON and hostile values are not counted', async () => {
+    const prefix = `c${randomUUID().slice(0, 8)}:`
+    await redis.set(
+      `${prefix}${randomUUID()}`,
+      JSON.stringify({ v: 1, _expire: Date.now() + 600_000 }),
+      'PX',
+      600_000,
+    )
+    await redis.set(`${prefix}${randomUUID()}`, '{"total":99}')
+    await redis.set(`${prefix}${randomUUID()}`, 'not json')
+    expect(await countOldSessions({ from: 'koa-redis', prefix, client: redis })).toBe(1)
   })
 })
