@@ -88,9 +88,34 @@ describe('Redis tier (private standalone server)', () => {
       pexpire: 1,
       hset: 1,
     })
-    expect(await commandsOf(() => call('/increment'))).toEqual({ evalsha: 1, exists: 1, hset: 1, pexpire: 1 })
+    // An id this request drew from 240 random bits cannot exist: no EXISTS.
+    expect(await commandsOf(() => call('/increment'))).toEqual({ evalsha: 1, hset: 1, pexpire: 1 })
     // A guest's logout is native: the read and a DEL.
     expect(await commandsOf(() => call('/logout', cookieHeader(first)))).toEqual({ hgetall: 1, del: 1 })
+  })
+
+  it('RedisStore: the existence check stays where an id may exist: a custom genid (migrated ids: test/migrate.test.ts)', async () => {
+    const custom = rig({ genid: () => `custom-${Math.random().toString(36).slice(2)}-id` })
+    await custom.call('/increment')
+    expect(await commandsOf(() => custom.call('/increment'))).toEqual({
+      evalsha: 1,
+      exists: 1,
+      hset: 1,
+      pexpire: 1,
+    })
+  })
+
+  it('RedisStore: a custom genid that repeats itself never merges two visitors into one session', async () => {
+    const { call, store } = rig({ genid: () => 'the-same-id-every-time' })
+    const first = await call('/increment')
+    expect(first.status).toBe(200)
+    await call('/increment', cookieHeader(first))
+    // A second visitor gets the same id from genid: refused, drawn again (the same again), never written.
+    const second = await call('/increment')
+    expect(second.status).toBe(503)
+    const again = await call('/read', cookieHeader(first))
+    expect(again.body).toEqual({ views: 2 })
+    expect(await store.count()).toBe(1)
   })
 
   describe('a user who holds 50,000 sessions', () => {
