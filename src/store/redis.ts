@@ -9,7 +9,7 @@ import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
 import { changing, endOfTurn, ReadThrough } from './read-through.js'
 import { addressOf, cacheMax, createClient, type RedisStoreOptions, validate } from './redis-options.js'
-import { CREATE, NEW, OWNED, REPLACE, RESEAL, UPDATE } from './scripts.js'
+import { CREATE, OWNED, REPLACE, RESEAL, UPDATE } from './scripts.js'
 import { Tracking } from './tracking.js'
 import {
   DEFAULT_MAX_SESSIONS_PER_USER,
@@ -173,8 +173,7 @@ export class RedisStore implements SessionStore {
     // Every metadata field may stand beside `maxKeys` data fields.
     const fields = o.maxKeys === undefined ? 0 : o.maxKeys + META_FIELDS
     if (user === undefined) {
-      if (o.mode === 'create')
-        return (await this.#connection.run(o.drawn ? NEW : CREATE, [key], [ttl, ...pairs])) === 1
+      if (o.mode === 'create') return (await this.#connection.run(CREATE, [key], [ttl, ...pairs])) === 1
       const reply = await this.#connection.run(
         UPDATE,
         [key],
@@ -185,7 +184,7 @@ export class RedisStore implements SessionStore {
     if (userTag(user) !== tagOf(id)) {
       throw new SessionError('UNSUPPORTED', "a user's session id must end with the user's slot tag")
     }
-    const mode = o.mode === 'create' ? (o.drawn ? 'n' : 'c') : o.del.includes(META.user) ? 'l' : 'u'
+    const mode = o.mode === 'create' ? 'c' : o.del.includes(META.user) ? 'l' : 'u'
     const cap = o.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER
     const args = [
       mode,

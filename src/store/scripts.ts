@@ -55,28 +55,21 @@ function script(name: string, ttlAt: number | undefined, body: string): Script {
   return { name, doing, source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
-const CREATE_BODY = `
-local k = KEYS[1]
-for i = 2, #ARGV, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
-redis.call('PEXPIRE', k, ttl)
-return 1
-`
-
 /**
- * CREATE. KEYS: session. ARGV: ttl, then field/value pairs. Refuses an existing key (a guest id that
- * another request created, a custom `genid` repeating itself). Returns 1 when created, 0 when refused.
+ * CREATE. KEYS: session. ARGV: ttl, then field/value pairs. Refuses an existing key (a custom `genid`
+ * repeating itself). Returns 1 when created, 0 when refused.
  */
 export const CREATE = script(
   'create',
   1,
-  `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n${CREATE_BODY}`,
+  `
+local k = KEYS[1]
+if redis.call('EXISTS', k) == 1 then return 0 end
+for i = 2, #ARGV, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+redis.call('PEXPIRE', k, ttl)
+return 1
+`,
 )
-
-/**
- * NEW: CREATE without the existence check, for an id this request drew from 240 random bits (it cannot
- * exist). The check was a fifth of the script's cost in Redis (bench/README.md). Returns 1.
- */
-export const NEW = script('create', 1, CREATE_BODY)
 
 /**
  * UPDATE. KEYS: session. ARGV: ttl, field cap (0: none), n, n field/value pairs, then the fields to
@@ -103,7 +96,7 @@ return 1
  * OWNED: a write of a session that has an owner, and the owner's index with it. KEYS: session, user
  * index. ARGV: mode, ttl, field cap (0: none; as UPDATE's), n, n field/value pairs, the fields to
  * delete, then member, expiry, now, cap.
- * Modes: 'c' creates (as CREATE; 'n' as NEW, without the existence check), adds the member, prunes up to 100 expired members and returns the
+ * Modes: 'c' creates (as CREATE), adds the member, prunes up to 100 expired members and returns the
  * members beyond the cap (least recent first) for the caller to revoke; 'u' updates (as UPDATE) and
  * moves the member's score to its new expiry. Both then fit the index's TTL to its latest member, so a
  * shortened `maxAge` shortens the index too; 'l' updates and takes the member out (the owner logged
@@ -119,21 +112,20 @@ local k, ik, mode = KEYS[1], KEYS[2], ARGV[1]
 local last = #ARGV - 4
 local member, expiry, now, cap = ARGV[last + 1], ARGV[last + 2], tonumber(ARGV[last + 3]), tonumber(ARGV[last + 4])
 local n = 4 + 2 * tonumber(ARGV[4])
-local new = mode == 'c' or mode == 'n'
-if new then
-  if mode == 'c' and redis.call('EXISTS', k) == 1 then return 0 end
+if mode == 'c' then
+  if redis.call('EXISTS', k) == 1 then return 0 end
 elseif redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
-if not new and overCap(k, tonumber(ARGV[3]), 5, n, last) then return -1 end
+if mode ~= 'c' and overCap(k, tonumber(ARGV[3]), 5, n, last) then return -1 end
 for i = 5, n, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, n))) end
 for i = n + 1, last, 1000 do redis.call('HDEL', k, unpack(ARGV, i, math.min(i + 999, last))) end
-if new then redis.call('PEXPIRE', k, ttl) end
+if mode == 'c' then redis.call('PEXPIRE', k, ttl) end
 if mode == 'l' then
   redis.call('ZREM', ik, member)
   fitIndex(ik, now)
   return 1
 end
 redis.call('ZADD', ik, expiry, member)
-if not new then
+if mode ~= 'c' then
   fitIndex(ik, now)
   return 1
 end

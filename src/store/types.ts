@@ -80,12 +80,6 @@ export interface WriteOptions extends LoadOptions {
   del: string[]
   /** Creation time of the session, ms: with `absoluteTimeout`, the TTL never reaches past it. @default set._c, else now */
   createdAt?: number
-  /**
-   * On `create`: the id was drawn in this request by the built-in generator (240 random bits), so it
-   * cannot exist and the store may skip the existence check. Never set for an id a request carried in
-   * (a guest's signed id, which another client may be creating too), a custom `genid` or a migrated id.
-   */
-  drawn?: boolean
   /** On `update`: the owner (`_u`) the stored session has, so its index is kept. */
   user?: string | undefined
   /** On `create` with an owner: the user's other sessions beyond this count are ended, least recent first. @default {@link DEFAULT_MAX_SESSIONS_PER_USER} */
