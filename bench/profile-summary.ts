@@ -3,7 +3,7 @@
  * inclusive time per function, and self time per package, so hot spots in our own code stand out. With the
  * request count (`--requests`, or the `.json` file run.ts writes beside each profile) times are per request.
  *
- *   npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25] [--filter src/] [--callers NAME] [--requests N]
+ *   npx tsx bench/profile-summary.ts <file.cpuprofile> [--top 25] [--filter dist/] [--callers NAME] [--requests N]
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -30,7 +30,8 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     top: { type: 'string', default: '25' },
-    filter: { type: 'string', default: 'src/' },
+    // The benchmark runs our built package (bench/servers/ours-app.ts).
+    filter: { type: 'string', default: 'dist/' },
     callers: { type: 'string' },
     requests: { type: 'string' },
   },
@@ -59,7 +60,7 @@ const short = (url: string): string =>
   url
     .replace(/^file:\/\//, '')
     .replace(/^.*\/node_modules\//, '')
-    .replace(/^.*\/(src|bench)\//, '$1/')
+    .replace(/^.*\/(src|dist|bench)\//, '$1/')
 const key = (f: CallFrame): string =>
   `${f.functionName || '(anonymous)'}  ${short(f.url)}:${f.lineNumber + 1}`
 const bucket = (f: CallFrame): string => {
@@ -67,7 +68,7 @@ const bucket = (f: CallFrame): string => {
   if (f.url.startsWith('node:')) return 'node internals'
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f.url)
   if (m) return m[1] as string
-  if (f.url.includes('/src/')) return 'src/ (ours)'
+  if (/\/(src|dist)\//.test(f.url)) return 'ours (src/, dist/)'
   if (f.url.includes('/bench/')) return 'bench/'
   return f.url
 }
