@@ -57,7 +57,8 @@ const num = (value: string | undefined, fallback: number | undefined): number | 
   value === undefined ? fallback : Number(value)
 const amount = num(argv.amount, smoke ? 100 : undefined)
 const settings: Settings = {
-  mode: smoke ? 'smoke' : Object.keys(argv).some((k) => k !== 'smoke') ? 'custom' : 'full',
+  // Where the results go changes nothing measured: `--out` alone is still a full run (bench:publish uses it).
+  mode: smoke ? 'smoke' : Object.keys(argv).some((k) => k !== 'smoke' && k !== 'out') ? 'custom' : 'full',
   rounds: num(argv.rounds, smoke ? 1 : 4) as number,
   durationS: amount === undefined ? num(argv.duration, 2) : undefined,
   amount,

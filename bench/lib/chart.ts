@@ -44,7 +44,8 @@ export function renderChart(r: Results): string {
       `${esc('Throughput relative to a hand-written GET + SET handler (1.0), per scenario')}</text>`,
     `<text x="${W / 2}" y="39" text-anchor="middle" fill="#555">${esc(
       `${r.machine.cpuModel}, ${r.machine.cores} cores, Node ${r.machine.node}, Redis ${r.machine.redis}; ` +
-        `${r.settings.connections} connections; median of ${r.settings.rounds} round(s); ${r.createdAt.slice(0, 10)}`,
+        `${r.settings.connections} connections; median of ${r.settings.rounds} round(s)` +
+        `${r.combined === undefined ? '' : `, then of ${r.combined.runs.length} runs`}; ${r.createdAt.slice(0, 10)}`,
     )}</text>`,
   )
   for (let t = 0; t <= yMax + 1e-9; t += step) {

@@ -1,6 +1,7 @@
 /** Markdown building blocks shared by the report sections: number formats, variant names, tables. */
 import type { CommandCounts } from './redis-stats.js'
-import { VARIANT_SHORT, type Variant } from './scenarios.js'
+import type { Range, Results } from './results.js'
+import { type Scenario, VARIANT_SHORT, type Variant } from './scenarios.js'
 
 /** The peers our targets are judged against, in report order. */
 export const PEERS: readonly Variant[] = [
@@ -19,6 +20,36 @@ export const int = (value: number | undefined | null): string =>
   value === undefined || value === null || !Number.isFinite(value)
     ? 'n/a'
     : Math.round(value).toLocaleString('en-US')
+
+/**
+ * A figure with, when it has one, its range over the runs beside it in brackets (a combined result).
+ *
+ * @example ranged(1.45, { min: 1.38, max: 1.52 }) // '1.45 (1.38–1.52)'
+ */
+export function ranged(
+  value: number | undefined | null,
+  range: Range | undefined,
+  format: (x: number | undefined | null) => string = fmt,
+): string {
+  const text = format(value)
+  return range === undefined || text === 'n/a' ? text : `${text} (${format(range.min)}–${format(range.max)})`
+}
+
+/**
+ * The range over the runs of one figure of a combined result: a `summary` field, or a `commands` field by
+ * its dotted path. Undefined for a single run.
+ *
+ * @example rangeOf(results, 'commands', 'read', 'ours', 'redisCpu.totalUs')
+ */
+export function rangeOf(
+  r: Results,
+  part: 'summary' | 'commands',
+  sc: Scenario,
+  v: Variant,
+  path: string,
+): Range | undefined {
+  return r.combined?.[part][sc]?.[v]?.[path]
+}
 
 /** A variant's short name, ours (with and without the cache) in bold. @example name('ours') // '**ours**' */
 export const name = (v: Variant): string =>

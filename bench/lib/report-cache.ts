@@ -1,5 +1,5 @@
 /** The report's section on the session cache: ours with `cache: true` against the hand-written handler and ours. */
-import { commandCell, fmt, int, type Target, table } from './markdown.js'
+import { commandCell, fmt, int, ranged, rangeOf, type Target, table } from './markdown.js'
 import type { Results } from './results.js'
 import { SCENARIO_LABELS } from './scenarios.js'
 
@@ -16,7 +16,7 @@ export function renderCache(r: Results): string[] {
     return [
       SCENARIO_LABELS[sc],
       int(cache?.rps),
-      fmt(cache?.ratioHandwritten),
+      ranged(cache?.ratioHandwritten, rangeOf(r, 'summary', sc, 'ours-cache', 'ratioHandwritten')),
       cache && ours ? fmt(cache.rps / ours.rps) : 'n/a',
       commandCell(r.commands[sc]?.['ours-cache']?.sent),
       commandCell(r.commands[sc]?.handwritten?.sent),

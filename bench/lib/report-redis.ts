@@ -1,7 +1,7 @@
 /** The report's Redis-tier sections: what each request costs the Redis server, and the Cluster slot spread. */
-import { fmt, int, name, type Target, table, total } from './markdown.js'
+import { fmt, int, name, ranged, rangeOf, type Target, table, total } from './markdown.js'
 import type { CommandCounts } from './redis-stats.js'
-import type { Results } from './results.js'
+import type { Results, Summary } from './results.js'
 import { SCENARIO_LABELS, type Scenario, type Variant } from './scenarios.js'
 
 /** PRODUCT.md section 8: ours's Redis CPU per request at most these multiples of koa-session + koa-redis's. */
@@ -13,15 +13,26 @@ const REDIS_CPU_LIMITS: readonly (readonly [Scenario, number, string])[] = [
   ['new', 1.3, 'a new session (a write)'],
 ]
 
-const loadCpu = (r: Results, sc: Scenario, v: Variant): number | undefined =>
-  r.summary[sc]?.[v]?.redisCpuUsPerReq
 const seqCpu = (r: Results, sc: Scenario, v: Variant): number | undefined =>
   r.commands[sc]?.[v]?.redisCpu.totalUs
 const seqRatio = (r: Results, sc: Scenario, v: Variant): number | undefined => {
+  // A combined result carries the median of the per-run ratios, as the ratios under load are taken.
+  const combined = r.commands[sc]?.[v]?.redisCpuRatioKoaSession
+  if (combined !== undefined) return combined
   const mine = seqCpu(r, sc, v)
   const base = seqCpu(r, sc, 'koa-session')
   return mine === undefined || base === undefined || !(base > 0) ? undefined : mine / base
 }
+
+/** `in this run`, or `in these 3 runs` (a combined result: measurements of every run, medians of figures). */
+const inRuns = (r: Results): string =>
+  r.combined === undefined ? 'in this run' : `in these ${r.combined.runs.length} runs`
+const f1 = (x: number | undefined | null): string => fmt(x, 1)
+// With its range over the runs when combined: a summary (under load) or a sequential (commands) figure.
+const load = (r: Results, sc: Scenario, v: Variant, key: keyof Summary, format = fmt): string =>
+  ranged(r.summary[sc]?.[v]?.[key], rangeOf(r, 'summary', sc, v, key), format)
+const seq = (r: Results, sc: Scenario, v: Variant, path: string, value: number | undefined, format = fmt) =>
+  ranged(value, rangeOf(r, 'commands', sc, v, path), format)
 
 function grid(r: Results, cell: (sc: Scenario, v: Variant) => string): string {
   return table(
@@ -43,11 +54,11 @@ export function renderRedisRatios(r: Results, heading = '##'): string[] {
     '',
     'Under load (median of the per-round ratios):',
     '',
-    grid(r, (sc, v) => fmt(r.summary[sc]?.[v]?.redisCpuRatioKoaSession)),
+    grid(r, (sc, v) => load(r, sc, v, 'redisCpuRatioKoaSession')),
     '',
     `Sequential (${r.settings.commandRequests} requests one at a time):`,
     '',
-    grid(r, (sc, v) => fmt(seqRatio(r, sc, v))),
+    grid(r, (sc, v) => seq(r, sc, v, 'redisCpuRatioKoaSession', seqRatio(r, sc, v))),
     '',
   ]
 }
@@ -60,9 +71,10 @@ export function renderRedisCost(r: Results): string[] {
     '',
     'Redis is the tier every app server shares. **redis-server CPU** is its on-CPU time from ' +
       '`/proc/<pid>/task/*/schedstat` (ns resolution), summed over all its threads (the process total; ' +
-      `the main thread, which executes commands, was ${mainShare(r)} of it in this run), read before and ` +
+      `the main thread, which executes commands, was ${mainShare(r)} of it ${inRuns(r)}), read before and ` +
       'after each run and divided by the requests served. **Under load**: the timed autocannon runs above ' +
-      '(median over rounds); a busy Redis serves many connections per event-loop turn. **Sequential**: ' +
+      `(median over rounds${r.combined === undefined ? '' : ', then over runs'}); ` +
+      'a busy Redis serves many connections per event-loop turn. **Sequential**: ' +
       `${r.settings.commandRequests} requests one at a time without MONITOR, next to the command counts, ` +
       `in ${r.settings.costChunks} chunks that take turns across the variants, of which the median is kept; each request finds Redis idle and ` +
       'pays a whole wake-up, so the figures are larger but do not depend on the throughput reached.',
@@ -72,17 +84,17 @@ export function renderRedisCost(r: Results): string[] {
     ...renderRedisRatios(r, '###'),
     '### redis-server CPU, µs per request, under load',
     '',
-    grid(r, (sc, v) => fmt(loadCpu(r, sc, v), 1)),
+    grid(r, (sc, v) => load(r, sc, v, 'redisCpuUsPerReq', f1)),
     '',
     '### Requests per second one Redis core carries (1e6 / CPU µs per request under load)',
     '',
     '`-`: the variant sends Redis nothing on that scenario.',
     '',
-    grid(r, (sc, v) => (sent(sc, v) === 0 ? '-' : int(r.summary[sc]?.[v]?.redisRpsPerCore))),
+    grid(r, (sc, v) => (sent(sc, v) === 0 ? '-' : load(r, sc, v, 'redisRpsPerCore', int))),
     '',
     '### redis-server CPU, µs per request, sequential',
     '',
-    grid(r, (sc, v) => fmt(seqCpu(r, sc, v), 1)),
+    grid(r, (sc, v) => seq(r, sc, v, 'redisCpu.totalUs', seqCpu(r, sc, v), f1)),
     '',
     '### Redis command time (INFO commandstats), µs per request, sequential',
     '',
@@ -115,7 +127,8 @@ function idleNote(r: Results): string {
   )
   const finite = perRequest.filter(Number.isFinite)
   return (
-    `An idle redis-server used ${fmt(r.redisIdleUsPerS, 0)} µs of CPU per second in this run (its timers); ` +
+    `An idle redis-server used ${fmt(r.redisIdleUsPerS, 0)} µs of CPU per second` +
+    `${r.combined === undefined ? ' in this run (its timers)' : ' (its timers; the median over the runs)'}; ` +
     'every figure includes that background, which is negligible under load' +
     (finite.length === 0
       ? '.'

@@ -29,6 +29,8 @@ export interface Settings {
 
 /** One timed run of one variant on one scenario. */
 export interface Measurement {
+  /** Which run of a combined result it came from, 1-based (`bench/combine.ts`); absent in a single run. */
+  run?: number
   round: number
   scenario: Scenario
   variant: Variant
@@ -88,6 +90,11 @@ export interface CommandFigure {
   sentUsec: CommandCounts
   /** The sum of `sentUsec`: Redis command time per request, µs. */
   redisTimeUs: number
+  /**
+   * `redisCpu.totalUs` / koa-session + koa-redis's, the median over the runs of each run's ratio. Set by
+   * `bench/combine.ts` only; a single run's report divides the two figures itself.
+   */
+  redisCpuRatioKoaSession?: number
 }
 
 export interface KeyBytes {
@@ -122,6 +129,35 @@ export interface ClusterSpread {
   variants: Partial<Record<Variant, SlotSpread>>
 }
 
+/** The lowest and highest value of one figure over the runs of a combined result. */
+export interface Range {
+  min: number
+  max: number
+}
+
+/** Ranges per (scenario, variant), keyed by the field's path in the figure, e.g. `rps`, `redisCpu.totalUs`. */
+export type CellRanges = Partial<Record<Scenario, Partial<Record<Variant, Record<string, Range>>>>>
+
+/** One of the full runs a combined result was made from. */
+export interface RunInfo {
+  /** The directory its `latest.json` was read from. */
+  dir: string
+  createdAt: string
+  wallClockS: number
+  loadAverage: { start: number[]; end: number[] }
+  problems: number
+}
+
+/**
+ * What `bench/combine.ts` adds: the runs, and the range of every figure it took the median of. In the
+ * combined result, `summary` and the Redis cost figures of `commands` are medians over the runs.
+ */
+export interface Combined {
+  runs: RunInfo[]
+  summary: CellRanges
+  commands: CellRanges
+}
+
 export interface Results {
   version: 2
   createdAt: string
@@ -146,6 +182,8 @@ export interface Results {
   /** `os.loadavg()` before and after: other work on the machine makes timings noisy. */
   loadAverage: { start: number[]; end: number[] }
   wallClockS: number
+  /** Present when this result is the median of several runs (`bench/combine.ts`). */
+  combined?: Combined
 }
 
 export interface SoakSample {
