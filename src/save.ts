@@ -82,6 +82,13 @@ export async function createSession(
     // The id exists already: a custom `genid` repeating itself, or a 2^-240 event. Draw once more.
     next = undefined
   }
+  if (o.genid) {
+    // Twice in a row an id the store holds: the app's genid repeats itself, which no retry cures.
+    throw new SessionError(
+      'INVALID_OPTION',
+      '`genid` returned an id that exists already, twice in a row: it must return a new, unguessable id on every call',
+    )
+  }
   throw new SessionError('STORE_UNAVAILABLE', 'could not create a session: the new id exists already')
 }
 

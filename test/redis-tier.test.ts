@@ -96,13 +96,22 @@ describe('Redis tier (private standalone server)', () => {
   })
 
   it('RedisStore: a custom genid that repeats itself never merges two visitors into one session', async () => {
-    const { call, store } = rig({ genid: () => 'the-same-id-every-time' })
+    const { call, store, app } = rig({ genid: () => 'the-same-id-every-time' })
     const first = await call('/increment')
     expect(first.status).toBe(200)
     await call('/increment', cookieHeader(first))
-    // A second visitor gets the same id from genid: refused, drawn again (the same again), never written.
+    // A second visitor gets the same id from genid: refused, drawn again (the same again), never
+    // written; a 500 with an error that names genid, not a 503 that blames Redis.
+    const errors: unknown[] = []
+    app.on('error', (err) => errors.push(err))
     const second = await call('/increment')
-    expect(second.status).toBe(503)
+    expect(second.status).toBe(500)
+    expect(errors).toEqual([
+      expect.objectContaining({
+        code: 'INVALID_OPTION',
+        message: expect.stringMatching(/`genid` returned an id that exists already/),
+      }),
+    ])
     const again = await call('/read', cookieHeader(first))
     expect(again.body).toEqual({ views: 2 })
     expect(await store.count()).toBe(1)
