@@ -27,6 +27,16 @@ async function calls(command: string): Promise<number> {
   return m ? Number(m[1]) : 0
 }
 
+/** GET /peek on `app` with the signed koa-session cookie of old id `id`; the session:invalid reasons it raised. */
+async function peekOld(app: Koa, id: string): Promise<{ res: request.Response; invalid: string[] }> {
+  const invalid: string[] = []
+  const listener = (e: { reason: string }) => invalid.push(e.reason)
+  app.on('session:invalid', listener)
+  const res = await request(app.callback()).get('/peek').set('Cookie', signedCookie('koa.sess', id))
+  app.off('session:invalid', listener)
+  return { res, invalid }
+}
+
 const deep = `{"a":${'['.repeat(400_000)}${']'.repeat(400_000)}}`
 
 const HOSTILE: [string, (key: string) => Promise<unknown>, string][] = [
@@ -62,9 +72,7 @@ describe('migrate: hostile old values', () => {
       await write(`h:${id}`)
       const type = await redis.type(`h:${id}`)
       const ours = ourApp(server.port, `hostile${id}:`, { from: 'koa-redis', prefix: 'h:' })
-      const events: string[] = []
-      ours.app.on('session:invalid', (e: { reason: string }) => events.push(e.reason))
-      const res = await request(ours.app.callback()).get('/peek').set('Cookie', signedCookie('koa.sess', id))
+      const { res, invalid: events } = await peekOld(ours.app, id)
       expect(res.status).toBe(200)
       expect(res.body).toEqual({ user: null, visits: null })
       expect(events).toEqual([`old session: ${reason}`])
@@ -109,9 +117,7 @@ describe('migrate: hostile old values', () => {
         { from: 'koa-redis', prefix: 'h:' },
         limits,
       )
-      const events: string[] = []
-      ours.app.on('session:invalid', (e: { reason: string }) => events.push(e.reason))
-      const res = await request(ours.app.callback()).get('/peek').set('Cookie', signedCookie('koa.sess', id))
+      const { res, invalid: events } = await peekOld(ours.app, id)
       expect(res.status).toBe(200)
       expect(events).toEqual(['old session: over maxKeys or maxBytes'])
       expect(await ours.store.count()).toBe(0)
@@ -199,9 +205,7 @@ describe('migrate: the second attack pass', () => {
     }
     await redis.set(`o:${id}`, JSON.stringify(value), 'PX', 600_000)
     const ours = ourApp(server.port, `objuser${id}:`, { from: 'koa-redis', prefix: 'o:' })
-    const events: string[] = []
-    ours.app.on('session:invalid', (e: { reason: string }) => events.push(e.reason))
-    const res = await request(ours.app.callback()).get('/peek').set('Cookie', signedCookie('koa.sess', id))
+    const { res, invalid: events } = await peekOld(ours.app, id)
     expect(res.status).toBe(200)
     expect(events).toEqual(['old session: userId is not a string or a number'])
     expect(await ours.store.count()).toBe(0)
