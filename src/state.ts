@@ -270,8 +270,9 @@ export class RequestSession implements SessionOwner {
       this.#id = next
     }
     const failOpen = (err: unknown) => this.#failOpen(err)
-    if (this.#status === 'stored') return this.#update(session, force).catch(failOpen)
-    if (this.#status === 'new') return this.#create(session, force).catch(failOpen)
+    // Awaited, not returned: an async function that returns a promise takes two more microtask turns.
+    if (this.#status === 'stored') await this.#update(session, force).catch(failOpen)
+    else if (this.#status === 'new') await this.#create(session, force).catch(failOpen)
     // gone, unavailable: nothing may be written.
   }
 
@@ -351,7 +352,8 @@ export class RequestSession implements SessionOwner {
   }
 
   #queue(step: () => Promise<void>): Promise<void> {
-    const run = (this.#chain ?? DONE).then(step)
+    // The first step starts at once: chained on a resolved promise it would wait for a microtask turn.
+    const run = this.#chain === undefined ? step() : this.#chain.then(step)
     this.#chain = run.catch(() => undefined)
     return run
   }

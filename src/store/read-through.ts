@@ -129,12 +129,16 @@ export class ReadThrough {
  * is sent and again once it is answered, so no read in flight meanwhile fills the cache with what it
  * replaced, and the next read here sees the write whenever the invalidation Redis sends for it arrives.
  */
-export async function changing<T>(
+export function changing<T>(
   cache: SessionCache | undefined,
   keys: string[],
   run: () => Promise<T>,
 ): Promise<T> {
-  if (cache === undefined) return run()
+  // Not an async function: without a cache (the common case) the write's own promise is returned as it is.
+  return cache === undefined ? run() : dropping(cache, keys, run)
+}
+
+async function dropping<T>(cache: SessionCache, keys: string[], run: () => Promise<T>): Promise<T> {
   for (const key of keys) cache.drop(key)
   try {
     return await run()
