@@ -89,8 +89,16 @@ export interface Endpoint {
   down?: () => boolean
 }
 
-/** Wraps a client; `timeout` bounds every call (ms), whatever the client's own retry policy. */
-export function connect(client: RedisClient, timeout: number, endpoint: Endpoint): Connection {
+/**
+ * Wraps a client; `timeout` bounds every call (ms), whatever the client's own retry policy. `beforeSend`
+ * runs before each command of an ioredis client is handed to it (the batching of src/store/batch.ts).
+ */
+export function connect(
+  client: RedisClient,
+  timeout: number,
+  endpoint: Endpoint,
+  beforeSend?: () => void,
+): Connection {
   const limit: Limit = { ms: timeout, endpoint }
   const node = isNodeRedis(client)
   // ioredis and iovalkey say `ready` once connected; node-redis says `isReady`.
@@ -101,12 +109,21 @@ export function connect(client: RedisClient, timeout: number, endpoint: Endpoint
   type Call = (s: Script, keys: string[], args: (string | number)[]) => Promise<unknown>
   const evalsha: Call = node
     ? (s, keys, args) => client.evalSha(s.sha, { keys, arguments: args.map(String) })
-    : (s, keys, args) => client.call('EVALSHA', [s.sha, keys.length, ...keys, ...args])
+    : (s, keys, args) => {
+        beforeSend?.()
+        return client.call('EVALSHA', [s.sha, keys.length, ...keys, ...args])
+      }
   const evalSource: Call = node
     ? (s, keys, args) => client.eval(s.source, { keys, arguments: args.map(String) })
-    : (s, keys, args) => client.call('EVAL', [s.source, keys.length, ...keys, ...args])
+    : (s, keys, args) => {
+        beforeSend?.()
+        return client.call('EVAL', [s.source, keys.length, ...keys, ...args])
+      }
   const send = (command: string, key: string, args: (string | number)[]): Promise<unknown> => {
-    if (!node) return client.call(command, [key, ...args])
+    if (!node) {
+      beforeSend?.()
+      return client.call(command, [key, ...args])
+    }
     const all = [command, key, ...args.map(String)]
     return client.masters
       ? (client.sendCommand as unknown as ClusterSend)(key, false, all)

@@ -171,12 +171,6 @@ export function createClient(o: RedisStoreOptions, timeout: number, endpoint: En
     ...(o.password === undefined ? {} : { password: o.password }),
     ...(o.tls === undefined || o.tls === false ? {} : { tls: o.tls === true ? {} : o.tls }),
     connectTimeout: Math.max(timeout, 1000),
-    // The commands that concurrent requests send in one event-loop turn go out in one socket write, and
-    // Redis reads them in one: under load half or more of redis-server's CPU per request (bench/README.md,
-    // "Auto-pipelining"). A request's own commands keep their order. Not on a Cluster: ioredis follows a
-    // MOVED or ASK in a batch only when the batch's other commands are reads of the same slot, so a
-    // resharding would fail requests until the moved key went out alone (reproduced by a review).
-    ...(o.cluster ? {} : { enableAutoPipelining: true }),
     ...(o.options as ClientOptions | undefined),
   }
   const client = o.cluster

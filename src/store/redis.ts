@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis'
 import { debug } from '../debug.js'
 import { overKeys, SessionError } from '../errors.js'
 import { hashId, requiredUserHash, tagOf, userTag } from '../id.js'
+import { turnBatch } from './batch.js'
 import { type CacheStats, SessionCache } from './cache.js'
 import { type Connection, connect, type Endpoint } from './client.js'
 import { getWhole, setWhole } from './compat.js'
@@ -66,7 +67,7 @@ export class RedisStore implements SessionStore {
       this.#connection = connect(o.client, timeout, endpoint)
     } else {
       this.#owned = createClient(o, timeout, endpoint)
-      this.#connection = connect(this.#owned, timeout, endpoint)
+      this.#connection = connect(this.#owned, timeout, endpoint, turnBatch(this.#owned))
       const max = cacheMax(o)
       if (max !== undefined) {
         const limit = { ms: timeout, endpoint }
