@@ -191,9 +191,14 @@ export class SessionCache {
     return this.#seen.has(key) || this.#seenBefore.has(key)
   }
 
+  /** True when the cache holds an entry of `key`, fresh or not; nothing is counted. */
+  holds(key: string): boolean {
+    return this.#young.has(key) || this.#old.has(key)
+  }
+
   /** True when a read that fills `key` is worth sending: the cache is `on`, has no entry and no such read in flight. */
   wants(key: string): boolean {
-    return this.#status === 'on' && !this.#reading.has(key) && !this.#young.has(key) && !this.#old.has(key)
+    return this.#status === 'on' && !this.#reading.has(key) && !this.holds(key)
   }
 
   /** Registers a read of `key` about to be sent; undefined when its reply may not fill the cache. */

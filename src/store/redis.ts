@@ -110,7 +110,9 @@ export class RedisStore implements SessionStore {
     const touching = this.#touching.get(key)
     if (touching !== undefined) await touching
     const cache = this.#cache
-    if (cache !== undefined) await endOfTurn()
+    // Only a read the cache may serve waits for the end of the turn (see endOfTurn): one it cannot serve
+    // (a session written on every request is never cached) goes to Redis at once.
+    if (cache?.holds(key)) await endOfTurn()
     // A cached session goes through the same checks below: its deadline, its touch (which drops it).
     const fields =
       cache?.get(key) ?? (await (this.#reads ? this.#reads.read(key) : this.#connection.hgetall(key)))
