@@ -40,9 +40,9 @@ const handler: Koa.Middleware = async (ctx) => {
  * How many writes to the kernel carried the HGETALLs of twenty loads started in one event-loop turn (then
  * closes `store`): the socket's `_write` (one chunk) and `_writev` (the chunks buffered meanwhile).
  */
-async function hgetallWrites(store: RedisStore): Promise<number> {
+async function hgetallWrites(store: RedisStore, loads = 20): Promise<number> {
   await store.ready()
-  const ids = Array.from({ length: 20 }, () => `probe${guestId()}`)
+  const ids = Array.from({ length: loads }, () => `probe${guestId()}`)
   const socket = net.Socket.prototype as unknown as Record<'_write' | '_writev', (...args: unknown[]) => void>
   const one = vi.spyOn(socket, '_write')
   const many = vi.spyOn(socket, '_writev')
@@ -132,6 +132,24 @@ describe('Redis tier (private standalone server)', () => {
       expect(await hgetallWrites(new RedisStore({ client: own }))).toBe(20)
     } finally {
       own.disconnect()
+    }
+    // A turn of 600 leaves in writes of at most 256 commands, so Redis starts on them during the turn.
+    expect(await hgetallWrites(new RedisStore({ port: server.port }), 600)).toBe(3)
+  })
+
+  it('RedisStore: a batched command counts its timeout from when it leaves, so a stalled turn is not a Redis timeout', async () => {
+    const store = new RedisStore({ port: server.port, timeout: 100 })
+    await store.ready()
+    try {
+      for (let i = 0; i < 5; i++) {
+        const loading = store.load(`probe${guestId()}`, { now: Date.now(), ttl: DAY, absoluteTimeout: 0 })
+        // The rest of the turn blocks the process past the timeout (a long synchronous task, a GC pause).
+        const until = performance.now() + 150
+        while (performance.now() < until);
+        await expect(loading).resolves.toBeNull()
+      }
+    } finally {
+      await store.close()
     }
   })
 

@@ -1,5 +1,6 @@
 /** One small interface in front of ioredis, iovalkey and node-redis (clients and clusters). */
 import { reason, SessionError, scrubbed } from '../errors.js'
+import type { Batch } from './batch.js'
 import type { Script } from './scripts.js'
 import type { StoredFields } from './types.js'
 
@@ -90,16 +91,11 @@ export interface Endpoint {
 }
 
 /**
- * Wraps a client; `timeout` bounds every call (ms), whatever the client's own retry policy. `beforeSend`
- * runs before each command of an ioredis client is handed to it (the batching of src/store/batch.ts).
+ * Wraps a client; `timeout` bounds every call (ms), whatever the client's own retry policy. With a
+ * `batch` (src/store/batch.ts), each command of an ioredis client joins the turn's batch.
  */
-export function connect(
-  client: RedisClient,
-  timeout: number,
-  endpoint: Endpoint,
-  beforeSend?: () => void,
-): Connection {
-  const limit: Limit = { ms: timeout, endpoint }
+export function connect(client: RedisClient, timeout: number, endpoint: Endpoint, batch?: Batch): Connection {
+  const limit: Limit = { ms: timeout, endpoint, batch }
   const node = isNodeRedis(client)
   // ioredis and iovalkey say `ready` once connected; node-redis says `isReady`.
   endpoint.down = node
@@ -110,18 +106,18 @@ export function connect(
   const evalsha: Call = node
     ? (s, keys, args) => client.evalSha(s.sha, { keys, arguments: args.map(String) })
     : (s, keys, args) => {
-        beforeSend?.()
+        batch?.add()
         return client.call('EVALSHA', [s.sha, keys.length, ...keys, ...args])
       }
   const evalSource: Call = node
     ? (s, keys, args) => client.eval(s.source, { keys, arguments: args.map(String) })
     : (s, keys, args) => {
-        beforeSend?.()
+        batch?.add()
         return client.call('EVAL', [s.source, keys.length, ...keys, ...args])
       }
   const send = (command: string, key: string, args: (string | number)[]): Promise<unknown> => {
     if (!node) {
-      beforeSend?.()
+      batch?.add()
       return client.call(command, [key, ...args])
     }
     const all = [command, key, ...args.map(String)]
@@ -239,6 +235,8 @@ async function scanOne(client: RedisClient, pattern: string, limit: Limit): Prom
 export interface Limit {
   readonly ms: number
   readonly endpoint: Endpoint
+  /** The batch the calls join: their time starts when it leaves. */
+  readonly batch?: Batch | undefined
 }
 
 /** What the session is doing when a command is sent, for error messages. */
@@ -265,28 +263,36 @@ const DOING: Record<string, string> = {
 export function bounded<T>(promise: Promise<T>, doing: string, limit: Limit): Promise<T> {
   const { ms, endpoint } = limit
   return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined
+    let settled = false
     // Timers run before I/O callbacks: after a stall of the process, a reply may be waiting
     // unread. One setImmediate lets it win, so a healthy Redis is not reported as slow.
-    const timer = setTimeout(
-      () =>
-        setImmediate(() => {
-          if (endpoint.lastError !== undefined || endpoint.down?.()) {
-            const cause = endpoint.lastError === undefined ? 'not connected' : endpoint.lastError
-            const message = `Redis at ${endpoint.address} cannot be reached (${cause}) while ${doing}`
-            reject(new SessionError('STORE_UNAVAILABLE', message))
-            return
-          }
-          const message = `Redis at ${endpoint.address} did not answer within ${ms} ms while ${doing}`
-          reject(new SessionError('STORE_TIMEOUT', message))
-        }),
-      ms,
-    )
+    const expire = () =>
+      setImmediate(() => {
+        if (endpoint.lastError !== undefined || endpoint.down?.()) {
+          const cause = endpoint.lastError === undefined ? 'not connected' : endpoint.lastError
+          const message = `Redis at ${endpoint.address} cannot be reached (${cause}) while ${doing}`
+          reject(new SessionError('STORE_UNAVAILABLE', message))
+          return
+        }
+        const message = `Redis at ${endpoint.address} did not answer within ${ms} ms while ${doing}`
+        reject(new SessionError('STORE_TIMEOUT', message))
+      })
+    // A batched call counts from when its batch leaves: a turn that stalled the process past `ms`
+    // (a long synchronous task, a GC pause) held the command back, and Redis has not seen it yet.
+    const start = () => {
+      if (!settled) timer = setTimeout(expire, ms)
+    }
+    if (limit.batch === undefined) start()
+    else limit.batch.sent(start)
     promise.then(
       (value) => {
+        settled = true
         clearTimeout(timer)
         resolve(value)
       },
       (err: unknown) => {
+        settled = true
         clearTimeout(timer)
         const message = `Redis at ${endpoint.address} failed while ${doing}: ${reason(err)}${lastError(endpoint)}`
         reject(new SessionError('STORE_UNAVAILABLE', message, { cause: scrubbed(err) }))
