@@ -19,6 +19,7 @@ import {
   startCluster,
   startRedis,
 } from './redis-servers.js'
+import { startProxy } from './tcp-proxy.js'
 
 const DAY = 86_400_000
 
@@ -150,6 +151,30 @@ describe('Redis tier (private standalone server)', () => {
       }
     } finally {
       await store.close()
+    }
+  })
+
+  it('RedisStore: a connection that the network froze (it takes writes, nothing comes back) is dropped and made anew', async () => {
+    const proxy = await startProxy(server.port)
+    const store = new RedisStore({ port: proxy.port, timeout: 100 })
+    const load = () => store.load(`probe${guestId()}`, { now: Date.now(), ttl: DAY, absoluteTimeout: 0 })
+    try {
+      await expect(load()).resolves.toBeNull()
+      proxy.connections[0]?.freeze()
+      await expect(load()).rejects.toMatchObject({ code: 'STORE_TIMEOUT' })
+      // ioredis's socketTimeout (4 × timeout, at least 2 s) ends the frozen connection; the next one works.
+      const frozeAt = performance.now()
+      let recovered = false
+      while (!recovered && performance.now() - frozeAt < 6000)
+        recovered = await load().then(
+          () => true,
+          () => false,
+        )
+      expect(recovered).toBe(true)
+      expect(proxy.connections.length).toBeGreaterThan(1)
+    } finally {
+      await store.close()
+      await proxy.close()
     }
   })
 
