@@ -173,8 +173,7 @@ export class RedisStore implements SessionStore {
     } else pairs.push(META.touchedAt, String(o.now))
     if (o.mode === 'replace') return (await this.#connection.run(REPLACE, [key], [ttl, ...pairs])) === 1
     const user = o.mode === 'create' ? o.set._u : o.user
-    // Every metadata field may stand beside `maxKeys` data fields.
-    const fields = o.maxKeys === undefined ? 0 : o.maxKeys + META_FIELDS
+    const fields = o.maxKeys ?? 0
     if (user === undefined) {
       if (o.mode === 'create') return (await this.#connection.run(CREATE, [key], [ttl, ...pairs])) === 1
       const reply = await this.#connection.run(
@@ -319,8 +318,6 @@ const connections = new WeakMap<object, Connection>()
 export function connectionOf(store: unknown): Connection | undefined {
   return typeof store === 'object' && store !== null ? connections.get(store) : undefined
 }
-
-const META_FIELDS = Object.keys(META).length
 
 /** A write script's reply: 1 written, 0 refused (the session is gone), -1 over the field cap. */
 function written(reply: unknown, o: WriteOptions): boolean {

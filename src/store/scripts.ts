@@ -35,16 +35,26 @@ local function fitIndex(ik, now)
   end
 end`
 
-// The field cap of an update (`maxKeys` and the metadata fields): checked in Redis, because parallel
-// requests that each add different keys within the limit would together exceed it. HLEN is O(1); only a
-// session near the cap pays one HEXISTS per field written or deleted, for the exact count.
+// The cap on data fields of an update (`maxKeys`): checked in Redis, because parallel requests that each
+// add different keys within the limit would together exceed it, and a load then ends the session as too
+// large. HLEN is O(1) and counts the metadata too, which is enough while the session is clear of the cap;
+// only near it are the fields counted exactly: one HEXISTS per metadata field and per field written or
+// deleted, metadata left out.
 const OVER_CAP = `
 local function overCap(k, cap, first, last, dels)
   if cap == 0 then return false end
   local len = redis.call('HLEN', k)
   if len + (last - first + 1) / 2 <= cap then return false end
-  for i = first, last, 2 do len = len + 1 - redis.call('HEXISTS', k, ARGV[i]) end
-  for i = last + 1, dels do len = len - redis.call('HEXISTS', k, ARGV[i]) end
+  local meta = { ${Object.values(META)
+    .map((field) => `${field} = true`)
+    .join(', ')} }
+  for field in pairs(meta) do len = len - redis.call('HEXISTS', k, field) end
+  for i = first, last, 2 do
+    if not meta[ARGV[i]] then len = len + 1 - redis.call('HEXISTS', k, ARGV[i]) end
+  end
+  for i = last + 1, dels do
+    if not meta[ARGV[i]] then len = len - redis.call('HEXISTS', k, ARGV[i]) end
+  end
   return len > cap
 end`
 
@@ -72,10 +82,10 @@ return 1
 )
 
 /**
- * UPDATE. KEYS: session. ARGV: ttl, field cap (0: none), n, n field/value pairs, then the fields to
+ * UPDATE. KEYS: session. ARGV: ttl, data field cap (`maxKeys`; 0: none), n, n field/value pairs, then the fields to
  * delete. The expiry comes first and doubles as the existence check: a destroyed, regenerated or
  * expired session is refused (0) and nothing is written back. Returns 1 when written, -1 when the
- * session would hold more fields than the cap (nothing written).
+ * session would hold more data fields than the cap (nothing written).
  */
 export const UPDATE = script(
   'update',

@@ -327,6 +327,27 @@ describe('second pass: limits across parallel requests, carriers, revokes', () =
     })
   }
 
+  for (const kind of ['RedisStore', 'MemoryStore'] as const) {
+    it(`${kind}: 40 parallel requests that each add one key stop at exactly maxKeys, and the session lives on`, async () => {
+      // The cap counts data keys only: counted with the metadata beside them, a few keys over the
+      // limit got in, and the next load ended the session as too large.
+      const store = kind === 'RedisStore' ? redisStore() : keep(new MemoryStore())
+      const { app } = makeApp({ store, maxKeys: 20 }, async (ctx) => {
+        sess(ctx)[`k${ctx.query.k}`] = 1
+        ctx.body = Object.keys(sess(ctx)).length
+      })
+      const first = await request(app.callback()).get('/?k=first')
+      const cookie = replay(first)
+      const replies = await Promise.all(
+        Array.from({ length: 40 }, (_, k) => request(app.callback()).get(`/?k=${k}`).set('Cookie', cookie)),
+      )
+      expect(replies.filter((r) => r.status === 200).length).toBe(19)
+      const next = await request(app.callback()).get('/?k=first').set('Cookie', cookie)
+      expect(next.status).toBe(200)
+      expect(next.text).toBe('20')
+    })
+  }
+
   it('load: a stored session beyond maxKeys or twice maxBytes (planted, or raced) is ended, reported, and never served', async () => {
     const store = redisStore()
     const { app, events } = makeApp({ store, maxKeys: 10, maxBytes: 1000 }, async (ctx) => {
