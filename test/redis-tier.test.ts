@@ -38,7 +38,7 @@ const handler: Koa.Middleware = async (ctx) => {
 }
 
 /**
- * How many writes to the kernel carried the HGETALLs of twenty loads started in one event-loop turn (then
+ * How many writes to the kernel carried the HGETALLs of `loads` loads started in one event-loop turn (then
  * closes `store`): the socket's `_write` (one chunk) and `_writev` (the chunks buffered meanwhile).
  */
 async function hgetallWrites(store: RedisStore, loads = 20): Promise<number> {
@@ -48,7 +48,7 @@ async function hgetallWrites(store: RedisStore, loads = 20): Promise<number> {
   const one = vi.spyOn(socket, '_write')
   const many = vi.spyOn(socket, '_writev')
   try {
-    // Twenty loads started in one event-loop turn, as a busy server starts the reads of the requests it parsed.
+    // The loads started in one event-loop turn, as a busy server starts the reads of the requests it parsed.
     const loaded = await Promise.all(
       ids.map((id) => store.load(id, { now: Date.now(), ttl: DAY, absoluteTimeout: 0 })),
     )

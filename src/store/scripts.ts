@@ -35,6 +35,11 @@ local function fitIndex(ik, now)
   end
 end`
 
+// A Lua table of the metadata field names, each `true`: `{ _c = true, _t = true, ... }`.
+const META_SET = `{ ${Object.values(META)
+  .map((field) => `${field} = true`)
+  .join(', ')} }`
+
 // The cap on data fields of an update (`maxKeys`): checked in Redis, because parallel requests that each
 // add different keys within the limit would together exceed it, and a load then ends the session as too
 // large. HLEN is O(1) and counts the metadata too, which is enough while the session is clear of the cap;
@@ -45,9 +50,7 @@ local function overCap(k, cap, first, last, dels)
   if cap == 0 then return false end
   local len = redis.call('HLEN', k)
   if len + (last - first + 1) / 2 <= cap then return false end
-  local meta = { ${Object.values(META)
-    .map((field) => `${field} = true`)
-    .join(', ')} }
+  local meta = ${META_SET}
   for field in pairs(meta) do len = len - redis.call('HEXISTS', k, field) end
   for i = first, last, 2 do
     if not meta[ARGV[i]] then len = len + 1 - redis.call('HEXISTS', k, ARGV[i]) end
@@ -184,9 +187,7 @@ export const REPLACE = script(
   `
 local k = KEYS[1]
 if redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
-local keep = { ${Object.values(META)
-    .map((field) => `${field} = true`)
-    .join(', ')} }
+local keep = ${META_SET}
 local del = {}
 for i = 2, #ARGV, 2 do keep[ARGV[i]] = true end
 for _, f in ipairs(redis.call('HKEYS', k)) do
