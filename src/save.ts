@@ -146,20 +146,15 @@ export async function updateSession(
     absoluteTimeout: o.absoluteTimeout,
     createdAt: timestamp(meta._c) as number,
     user: meta._u,
-    // Checked in Redis only when this write adds keys: a change of keys the session held (a counter)
-    // costs no HLEN. Keys deleted meanwhile and written back are bounded by the check on load.
-    maxKeys: addsKeys(changes, snapshot) ? o.maxKeys : undefined,
+    // Checked in Redis on every write that sets a key, also one this request's snapshot holds: another
+    // request may have deleted it meanwhile and added others up to the cap, and writing it back would
+    // then pass the cap, which the next load punishes by ending the session (found by a review).
+    maxKeys: changes.size > 0 ? o.maxKeys : undefined,
   })
   if (!written) return { outcome: 'refused', renew }
   snapshot.remember(changes, set)
   if (snapshot.stale.size > 0 || snapshot.staleTag) await reseal(s, id, changes)
   return { outcome: 'written', renew }
-}
-
-/** True when `changes` set a key the snapshot does not hold. */
-function addsKeys(changes: Changes, snapshot: Snapshot): boolean {
-  for (const key of changes.keys()) if (!snapshot.json.has(key)) return true
-  return false
 }
 
 /**

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { hashId } from '../../src/id.js'
 import { MemoryStore, RedisStore, SessionError, session } from '../../src/index.js'
 import { type RedisServer, sendCommand, startRedis } from '../redis-servers.js'
-import { cookieFor, cookieId, fileStores, keysUnder, makeApp, randomId, replay, sess } from './support.js'
+import { cookieFor, cookieId, fileStores, gate, keysUnder, makeApp, randomId, replay, sess } from './support.js'
 
 const port = inject('redisPort')
 const raw = (...args: (string | number)[]) => sendCommand(port, args.map(String))
@@ -345,6 +345,49 @@ describe('second pass: limits across parallel requests, carriers, revokes', () =
       const next = await request(app.callback()).get('/?k=first').set('Cookie', cookie)
       expect(next.status).toBe(200)
       expect(next.text).toBe('20')
+    })
+  }
+
+  for (const kind of ['RedisStore', 'MemoryStore'] as const) {
+    it(`${kind}: a key written back after another request deleted it and filled the cap is refused; the session lives on`, async () => {
+      // A holds k0 in its snapshot and changes it (a counter); meanwhile B deletes k0 and adds `fresh`,
+      // staying at the cap. A's write must not take the session past the cap, which the next load
+      // would punish by ending the whole session (found by a review: the cap was only checked on a
+      // write that added keys to its own snapshot).
+      const store = kind === 'RedisStore' ? redisStore() : keep(new MemoryStore())
+      const hold = gate()
+      let loaded = (): void => undefined
+      const aLoaded = new Promise<void>((resolve) => {
+        loaded = resolve
+      })
+      const { app, events } = makeApp({ store, maxKeys: 5 }, async (ctx) => {
+        const s = sess(ctx)
+        if (ctx.path === '/init') for (let i = 0; i < 5; i++) s[`k${i}`] = 0
+        if (ctx.path === '/a') {
+          s.k0 = 1
+          loaded()
+          await hold.promise
+        }
+        if (ctx.path === '/b') {
+          delete s.k0
+          s.fresh = 1
+        }
+        ctx.body = Object.keys(s).sort().join(',')
+      })
+      const first = await request(app.callback()).get('/init')
+      const cookie = replay(first)
+      const a = request(app.callback()).get('/a').set('Cookie', cookie).then((r) => r)
+      await aLoaded
+      expect((await request(app.callback()).get('/b').set('Cookie', cookie)).status).toBe(200)
+      hold.open()
+      const refused = await a
+      expect(refused.status).toBe(500)
+      expect((events.errors[0] as SessionError).code).toBe('INVALID_VALUE')
+      expect((events.errors[0] as Error).message).toMatch(/`maxKeys` \(5\)/)
+      const next = await request(app.callback()).get('/read').set('Cookie', cookie)
+      expect(next.status).toBe(200)
+      expect(next.text).toBe('fresh,k1,k2,k3,k4')
+      expect(events.invalid).toBe(0)
     })
   }
 
