@@ -61,6 +61,17 @@ local function overCap(k, cap, first, last, dels)
   return len > cap
 end`
 
+// A new key gets its TTL after its fields (PEXPIRE needs the key). Should that PEXPIRE fail (a renamed
+// command, an ACL that denies it), the key goes again rather than living on without expiry.
+const EXPIRE_NEW = `
+local function expireNew(k, ttl)
+  local done = redis.pcall('PEXPIRE', k, ttl)
+  if type(done) == 'table' and done.err then
+    redis.call('DEL', k)
+    return done
+  end
+end`
+
 function script(name: string, ttlAt: number | undefined, body: string): Script {
   const check = ttlAt === undefined ? '' : CHECK_TTL.replace('TTL', String(ttlAt))
   const source = `${check}\n${body.trim()}\n`
@@ -76,11 +87,11 @@ export const CREATE = script(
   'create',
   1,
   `
+${EXPIRE_NEW}
 local k = KEYS[1]
 if redis.call('EXISTS', k) == 1 then return 0 end
 for i = 2, #ARGV, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
-redis.call('PEXPIRE', k, ttl)
-return 1
+return expireNew(k, ttl) or 1
 `,
 )
 
@@ -121,6 +132,7 @@ export const OWNED = script(
   `
 ${FIT_INDEX}
 ${OVER_CAP}
+${EXPIRE_NEW}
 local k, ik, mode = KEYS[1], KEYS[2], ARGV[1]
 local last = #ARGV - 4
 local member, expiry, now, cap = ARGV[last + 1], ARGV[last + 2], tonumber(ARGV[last + 3]), tonumber(ARGV[last + 4])
@@ -131,7 +143,10 @@ elseif redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
 if mode ~= 'c' and overCap(k, tonumber(ARGV[3]), 5, n, last) then return -1 end
 for i = 5, n, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, n))) end
 for i = n + 1, last, 1000 do redis.call('HDEL', k, unpack(ARGV, i, math.min(i + 999, last))) end
-if mode == 'c' then redis.call('PEXPIRE', k, ttl) end
+if mode == 'c' then
+  local failed = expireNew(k, ttl)
+  if failed then return failed end
+end
 if mode == 'l' then
   redis.call('ZREM', ik, member)
   fitIndex(ik, now)

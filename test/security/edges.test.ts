@@ -188,6 +188,31 @@ describe('Redis never echoes command arguments into an error', () => {
   }
 })
 
+describe('a new key never lives on without expiry', () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    // PEXPIRE out of reach (renamed here; an ACL that denies it acts the same): a new session's
+    // fields are written before its TTL, which then fails.
+    server = await startRedis({ args: ['--rename-command', 'PEXPIRE', 'PEXPIRE_OFF_7f3a'] })
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it('PEXPIRE refused: a new session and a login answer 503, and leave no key behind (none without a TTL)', async () => {
+    const store = keep(new RedisStore({ port: server.port, keySchema: 'noexpire:' }))
+    const { app, events } = makeApp({ store, userId: (s) => s.user }, async (ctx) => {
+      sess(ctx).views = 1
+      if (ctx.path === '/login') sess(ctx).user = 'alice'
+      ctx.body = 'ok'
+    })
+    expect((await request(app.callback()).get('/')).status).toBe(503)
+    expect((await request(app.callback()).get('/login')).status).toBe(503)
+    expect(events.errors.map((e) => (e as SessionError).code)).toEqual(['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE'])
+    expect(await sendCommand(server.port, ['KEYS', '*'])).toEqual([])
+  })
+})
+
 describe('session size is bounded before anything reaches Redis', () => {
   it('maxKeys: 80,000 top-level keys from a JSON body is a SessionError naming the limit, not a RangeError 500', async () => {
     const store = redisStore()
