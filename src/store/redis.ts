@@ -165,8 +165,12 @@ export class RedisStore implements SessionStore {
       return false
     }
     const key = this.key(id)
+    // The scripts count fields against the cap one by one: a field deleted twice, or both set and
+    // deleted (which ends deleted), is sent once, as a deletion.
+    const gone = o.del.length === 0 ? undefined : new Set(o.del)
+    const del = gone === undefined ? o.del : [...gone]
     const pairs: string[] = []
-    for (const field in o.set) pairs.push(field, o.set[field] as string)
+    for (const field in o.set) if (!gone?.has(field)) pairs.push(field, o.set[field] as string)
     // A new session is touched at its creation time; later writes say when they touched it.
     if (o.mode === 'create') {
       if (o.set._c === undefined) pairs.push(META.createdAt, String(o.now))
@@ -179,14 +183,14 @@ export class RedisStore implements SessionStore {
       const reply = await this.#connection.run(
         UPDATE,
         [key],
-        [ttl, fields, pairs.length / 2, ...pairs, ...o.del],
+        [ttl, fields, pairs.length / 2, ...pairs, ...del],
       )
       return written(reply, o)
     }
     if (userTag(user) !== tagOf(id)) {
       throw new SessionError('UNSUPPORTED', "a user's session id must end with the user's slot tag")
     }
-    const mode = o.mode === 'create' ? 'c' : o.del.includes(META.user) ? 'l' : 'u'
+    const mode = o.mode === 'create' ? 'c' : gone?.has(META.user) ? 'l' : 'u'
     const cap = o.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER
     const args = [
       mode,
@@ -194,7 +198,7 @@ export class RedisStore implements SessionStore {
       fields,
       pairs.length / 2,
       ...pairs,
-      ...o.del,
+      ...del,
       this.#users.member(id),
       o.now + ttl,
       o.now,

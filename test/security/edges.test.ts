@@ -416,6 +416,28 @@ describe('second pass: limits across parallel requests, carriers, revokes', () =
     })
   }
 
+  it('RedisStore.write: a field deleted twice, or both set and deleted, counts once against maxKeys', async () => {
+    // The public write is not only the middleware's: the cap must hold for any list of deletions.
+    const store = redisStore()
+    const day = 86_400_000
+    const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, '1']))
+    const create = async (n: number) => {
+      const id = randomId()
+      await store.write(id, { mode: 'create', set: keys(n), del: [], now: Date.now(), ttl: day, absoluteTimeout: 0 })
+      return id
+    }
+    const update = (id: string, set: Record<string, string>, del: string[]) =>
+      store.write(id, { mode: 'update', set, del, now: Date.now(), ttl: day, absoluteTimeout: 0, maxKeys: 4 })
+    const dataFields = async (id: string) =>
+      ((await raw('HKEYS', store.key(id))) as string[]).filter((f) => !f.startsWith('_')).sort()
+    const full = await create(4)
+    await expect(update(full, { x: '1', y: '1' }, ['k0', 'k0'])).rejects.toMatchObject({ code: 'INVALID_VALUE' })
+    expect(await dataFields(full)).toEqual(['k0', 'k1', 'k2', 'k3'])
+    const roomForOne = await create(3)
+    expect(await update(roomForOne, { x: '1', y: '1' }, ['x'])).toBe(true)
+    expect(await dataFields(roomForOne)).toEqual(['k0', 'k1', 'k2', 'y'])
+  })
+
   it('load: a stored session beyond maxKeys or twice maxBytes (planted, or raced) is ended, reported, and never served', async () => {
     const store = redisStore()
     const { app, events } = makeApp({ store, maxKeys: 10, maxBytes: 1000 }, async (ctx) => {
