@@ -7,6 +7,7 @@ import { turnBatch } from './batch.js'
 import { type CacheStats, SessionCache } from './cache.js'
 import { type Connection, connect, type Endpoint } from './client.js'
 import { getWhole, setWhole } from './compat.js'
+import { checkEviction } from './eviction.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
 import { changing, endOfTurn, ReadThrough } from './read-through.js'
 import { addressOf, cacheMax, createClient, type RedisStoreOptions, validate } from './redis-options.js'
@@ -55,6 +56,8 @@ export class RedisStore implements SessionStore {
   /** Touches not yet answered, by key (see `load`). */
   readonly #touching = new Map<string, Promise<unknown>>()
   #closing: Promise<void> | undefined
+  /** The check of Redis's memory policy (eviction.ts), on first use: at construction a lazy client would connect. */
+  #firstUse: (() => void) | undefined
 
   constructor(options: RedisStoreOptions = {}) {
     const o = validate(options)
@@ -77,6 +80,10 @@ export class RedisStore implements SessionStore {
       }
     }
     connections.set(this, this.#connection)
+    this.#firstUse = () => {
+      this.#firstUse = undefined
+      void checkEviction(this.#connection, endpoint.address)
+    }
     this.#users = new UserIndex(this.keySchema, this.hashIds, this.#connection, (keys, run) =>
       changing(this.#cache, keys, run),
     )
@@ -90,6 +97,7 @@ export class RedisStore implements SessionStore {
    * @example await store.ready() // rejects: Redis at 127.0.0.1:6379 cannot be reached (connect ECONNREFUSED …) while connecting
    */
   async ready(): Promise<void> {
+    this.#firstUse?.()
     await this.#connection.ping()
     await this.#tracking?.settled()
   }
@@ -104,6 +112,7 @@ export class RedisStore implements SessionStore {
    * docs/DESIGN.md), in the background.
    */
   async load(id: string, o: LoadOptions): Promise<LoadResult> {
+    this.#firstUse?.()
     const key = this.key(id)
     // A touch of this session still in flight is waited for: the next read sees the new `_t` (and does
     // not touch again), even when the touch was held up re-sending its script after a NOSCRIPT.
@@ -153,6 +162,7 @@ export class RedisStore implements SessionStore {
   }
 
   write(id: string, o: WriteOptions): Promise<boolean> {
+    this.#firstUse?.()
     return changing(this.#cache, [this.key(id)], () => this.#write(id, o))
   }
 

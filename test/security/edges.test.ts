@@ -8,7 +8,17 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { hashId } from '../../src/id.js'
 import { MemoryStore, RedisStore, SessionError, session } from '../../src/index.js'
 import { type RedisServer, sendCommand, startRedis } from '../redis-servers.js'
-import { cookieFor, cookieId, fileStores, gate, keysUnder, makeApp, randomId, replay, sess } from './support.js'
+import {
+  cookieFor,
+  cookieId,
+  fileStores,
+  gate,
+  keysUnder,
+  makeApp,
+  randomId,
+  replay,
+  sess,
+} from './support.js'
 
 const port = inject('redisPort')
 const raw = (...args: (string | number)[]) => sendCommand(port, args.map(String))
@@ -201,14 +211,17 @@ describe('a new key never lives on without expiry', () => {
 
   it('PEXPIRE refused: a new session and a login answer 503, and leave no key behind (none without a TTL)', async () => {
     const store = keep(new RedisStore({ port: server.port, keySchema: 'noexpire:' }))
-    const { app, events } = makeApp({ store, userId: (s) => s.user }, async (ctx) => {
+    const { app, events } = makeApp({ store, userId: (s) => s.user as string | undefined }, async (ctx) => {
       sess(ctx).views = 1
       if (ctx.path === '/login') sess(ctx).user = 'alice'
       ctx.body = 'ok'
     })
     expect((await request(app.callback()).get('/')).status).toBe(503)
     expect((await request(app.callback()).get('/login')).status).toBe(503)
-    expect(events.errors.map((e) => (e as SessionError).code)).toEqual(['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE'])
+    expect(events.errors.map((e) => (e as SessionError).code)).toEqual([
+      'STORE_UNAVAILABLE',
+      'STORE_UNAVAILABLE',
+    ])
     expect(await sendCommand(server.port, ['KEYS', '*'])).toEqual([])
   })
 })
@@ -319,6 +332,67 @@ describe('weak app.keys', () => {
   })
 })
 
+describe('a Redis that may evict keys', () => {
+  // Under an LRU policy the index of a user's sessions, written at login and read rarely, goes first,
+  // and "log out everywhere" then misses the sessions that live on (found by a review). The store says
+  // so once, on first use.
+  const evictionWarnings = async (args: string[], use: (store: RedisStore) => Promise<unknown>) => {
+    const server = await startRedis({ args })
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const store = new RedisStore({ port: server.port, keySchema: 'evict:' })
+      try {
+        await use(store)
+        // The check is one CONFIG GET sent beside the first command; a PING after it is answered after it.
+        await store.ready()
+        await new Promise((resolve) => setImmediate(resolve))
+      } finally {
+        await store.close()
+      }
+      return warnings.filter((w) => (w as { code?: string }).code === 'KOA_SESSION_REDIS3_EVICTION')
+    } finally {
+      process.off('warning', onWarning)
+      await server.stop()
+    }
+  }
+  const load = (store: RedisStore) =>
+    store.load(randomId(), { now: Date.now(), ttl: 60_000, absoluteTimeout: 0 })
+
+  for (const policy of ['allkeys-lru', 'volatile-lru'] as const) {
+    it(`maxmemory-policy ${policy}: one process warning that names the policy and the fix`, async () => {
+      const warnings = await evictionWarnings(
+        ['--maxmemory', '64mb', '--maxmemory-policy', policy],
+        async (s) => {
+          await load(s)
+          await load(s)
+        },
+      )
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]?.message).toMatch(new RegExp(`maxmemory-policy ${policy}: .*destroyUserSessions`))
+      expect(warnings[0]?.message).toMatch(/Set maxmemory-policy noeviction/)
+    })
+  }
+
+  it('noeviction, no maxmemory, or CONFIG disabled: no warning, and the store works', async () => {
+    expect(await evictionWarnings(['--maxmemory', '64mb', '--maxmemory-policy', 'noeviction'], load)).toEqual(
+      [],
+    )
+    expect(await evictionWarnings(['--maxmemory-policy', 'allkeys-lru'], load)).toEqual([])
+    const disabled = [
+      '--maxmemory',
+      '64mb',
+      '--maxmemory-policy',
+      'allkeys-lru',
+      '--rename-command',
+      'CONFIG',
+      '',
+    ]
+    expect(await evictionWarnings(disabled, async (s) => expect(await load(s)).toBeNull())).toEqual([])
+  })
+})
+
 describe('second pass: limits across parallel requests, carriers, revokes', () => {
   for (const kind of ['RedisStore', 'MemoryStore'] as const) {
     it(`${kind}: 20 parallel requests each within maxKeys cannot together store more than maxKeys keys`, async () => {
@@ -401,7 +475,10 @@ describe('second pass: limits across parallel requests, carriers, revokes', () =
       })
       const first = await request(app.callback()).get('/init')
       const cookie = replay(first)
-      const a = request(app.callback()).get('/a').set('Cookie', cookie).then((r) => r)
+      const a = request(app.callback())
+        .get('/a')
+        .set('Cookie', cookie)
+        .then((r) => r)
       await aLoaded
       expect((await request(app.callback()).get('/b').set('Cookie', cookie)).status).toBe(200)
       hold.open()
@@ -423,7 +500,14 @@ describe('second pass: limits across parallel requests, carriers, revokes', () =
     const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, '1']))
     const create = async (n: number) => {
       const id = randomId()
-      await store.write(id, { mode: 'create', set: keys(n), del: [], now: Date.now(), ttl: day, absoluteTimeout: 0 })
+      await store.write(id, {
+        mode: 'create',
+        set: keys(n),
+        del: [],
+        now: Date.now(),
+        ttl: day,
+        absoluteTimeout: 0,
+      })
       return id
     }
     const update = (id: string, set: Record<string, string>, del: string[]) =>
@@ -431,7 +515,9 @@ describe('second pass: limits across parallel requests, carriers, revokes', () =
     const dataFields = async (id: string) =>
       ((await raw('HKEYS', store.key(id))) as string[]).filter((f) => !f.startsWith('_')).sort()
     const full = await create(4)
-    await expect(update(full, { x: '1', y: '1' }, ['k0', 'k0'])).rejects.toMatchObject({ code: 'INVALID_VALUE' })
+    await expect(update(full, { x: '1', y: '1' }, ['k0', 'k0'])).rejects.toMatchObject({
+      code: 'INVALID_VALUE',
+    })
     expect(await dataFields(full)).toEqual(['k0', 'k1', 'k2', 'k3'])
     const roomForOne = await create(3)
     expect(await update(roomForOne, { x: '1', y: '1' }, ['x'])).toBe(true)
