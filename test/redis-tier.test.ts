@@ -164,7 +164,7 @@ describe('Redis tier (private standalone server)', () => {
       await expect(load()).resolves.toBeNull()
       proxy.connections[0]?.freeze()
       await expect(load()).rejects.toMatchObject({ code: 'STORE_TIMEOUT' })
-      // ioredis's socketTimeout (4 × timeout, at least 2 s) ends the frozen connection; the next one works.
+      // The watchdog (4 × timeout, at least 2 s, with commands waiting) ends the frozen connection; the next one works.
       const frozeAt = performance.now()
       let recovered = false
       while (!recovered && performance.now() - frozeAt < 6000)
@@ -177,6 +177,46 @@ describe('Redis tier (private standalone server)', () => {
     } finally {
       await store.close()
       await proxy.close()
+    }
+  })
+
+  it('RedisStore: a process stalled past the frozen-connection limit keeps its healthy connection; no write runs twice', async () => {
+    // With ioredis's socketTimeout, the timer ran before the reply waiting in the kernel was read: the
+    // connection was dropped and the unanswered commands were sent again on the next one (a review
+    // saw a login counted twice). A stall must count as a stall, not as a frozen connection.
+    const store = new RedisStore({ port: server.port, timeout: 100, keySchema: 'stall:' })
+    const create = (id: string) =>
+      store.write(id, {
+        mode: 'create',
+        set: { n: '1' },
+        del: [],
+        now: Date.now(),
+        ttl: DAY,
+        absoluteTimeout: 0,
+      })
+    // The script loaded first: a NOSCRIPT fallback would send its second command after the stall.
+    await create(guestId())
+    const connections = async () =>
+      Number(/total_connections_received:(\d+)/.exec(String(await raw('INFO', 'stats')))?.[1])
+    try {
+      const before = await connections()
+      const ids: string[] = []
+      for (let i = 0; i < 2; i++) {
+        ids.push(guestId())
+        const write = create(ids[i] as string)
+        // Once the batch has left (the end of this turn), block the process for 2.5 s: past 2 s.
+        await new Promise((resolve) => setImmediate(resolve))
+        const until = performance.now() + 2500
+        while (performance.now() < until);
+        // A CREATE sent again finds its own key and is refused: false.
+        expect(await write).toBe(true)
+      }
+      // The next interval of the watchdog has run by now. Each raw() is a connection of its own: +1.
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      expect(await connections()).toBe(before + 1)
+      for (const id of ids) expect(await raw('EXISTS', store.key(id))).toBe(1)
+    } finally {
+      await store.close()
     }
   })
 

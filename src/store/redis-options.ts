@@ -171,10 +171,6 @@ export function createClient(o: RedisStoreOptions, timeout: number, endpoint: En
     ...(o.password === undefined ? {} : { password: o.password }),
     ...(o.tls === undefined || o.tls === false ? {} : { tls: o.tls === true ? {} : o.tls }),
     connectTimeout: Math.max(timeout, 1000),
-    // A connection that takes writes and never answers (a proxy or NAT that froze it, a half-open TCP
-    // connection) is dropped and made anew; without this every request timed out until a restart
-    // (reproduced by a review with a freezing proxy).
-    socketTimeout: Math.max(4 * timeout, 2000),
     ...(o.options as ClientOptions | undefined),
   }
   const client = o.cluster

@@ -26,6 +26,7 @@ import {
   type WriteOptions,
 } from './types.js'
 import { UserIndex } from './user-index.js'
+import { watchdog } from './watchdog.js'
 
 const DEFAULTS = {
   keySchema: 'koa:sess:',
@@ -56,6 +57,8 @@ export class RedisStore implements SessionStore {
   /** Touches not yet answered, by key (see `load`). */
   readonly #touching = new Map<string, Promise<unknown>>()
   #closing: Promise<void> | undefined
+  /** Stops the watch for frozen connections of the client the store created (watchdog.ts). */
+  readonly #unwatch: (() => void) | undefined
   /** The check of Redis's memory policy (eviction.ts), on first use: at construction a lazy client would connect. */
   #firstUse: (() => void) | undefined
 
@@ -71,6 +74,9 @@ export class RedisStore implements SessionStore {
     } else {
       this.#owned = createClient(o, timeout, endpoint)
       this.#connection = connect(this.#owned, timeout, endpoint, turnBatch(this.#owned))
+      // Unless the app asked for ioredis's own `socketTimeout`.
+      const frozenAfter = Math.max(4 * timeout, 2000)
+      this.#unwatch = o.options?.socketTimeout === undefined ? watchdog(this.#owned, frozenAfter) : undefined
       const max = cacheMax(o)
       if (max !== undefined) {
         const limit = { ms: timeout, endpoint }
@@ -294,6 +300,7 @@ export class RedisStore implements SessionStore {
   }
 
   async close(): Promise<void> {
+    this.#unwatch?.()
     this.#tracking?.close()
     // Once only: shutdown hooks may call it twice, and ioredis rejects a QUIT on a closed connection.
     if (this.#owned) this.#closing ??= this.#connection.quit()
