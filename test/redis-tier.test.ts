@@ -180,6 +180,37 @@ describe('Redis tier (private standalone server)', () => {
     }
   })
 
+  it('RedisStore: a connection frozen during its handshake is dropped too, and close() ends over a frozen one', async () => {
+    // The watch covered only ready connections: one whose AUTH / ready check never came back stayed
+    // stuck for good, and QUIT over a frozen connection kept close() pending (found by a review).
+    const proxy = await startProxy(server.port)
+    const store = new RedisStore({ port: proxy.port, timeout: 100 })
+    const load = () => store.load(`probe${guestId()}`, { now: Date.now(), ttl: DAY, absoluteTimeout: 0 })
+    try {
+      await expect(load()).resolves.toBeNull()
+      // Every connection from now on, the live one and each new one, answers nothing for 3 s.
+      proxy.holdAfter('')
+      proxy.connections[0]?.freeze()
+      const frozeAt = performance.now()
+      setTimeout(() => proxy.holdAfter(undefined), 3000)
+      let recovered = false
+      while (!recovered && performance.now() - frozeAt < 9000)
+        recovered = await load().then(
+          () => true,
+          () => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 100)),
+        )
+      expect(recovered).toBe(true)
+      const last = proxy.connections.at(-1)
+      last?.freeze()
+      const closing = performance.now()
+      await store.close()
+      expect(performance.now() - closing).toBeLessThan(2000)
+    } finally {
+      await store.close()
+      await proxy.close()
+    }
+  })
+
   it('RedisStore: a process stalled past the frozen-connection limit keeps its healthy connection; no write runs twice', async () => {
     // With ioredis's socketTimeout, the timer ran before the reply waiting in the kernel was read: the
     // connection was dropped and the unanswered commands were sent again on the next one (a review

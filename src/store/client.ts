@@ -167,9 +167,9 @@ export function connect(client: RedisClient, timeout: number, endpoint: Endpoint
         await (client.close ?? client.quit)?.call(client)
         return
       }
-      // QUIT needs a server to answer; when none does (shutting down during an outage), end the
-      // connection anyway rather than failing the shutdown.
-      await client.quit().catch(() => client.disconnect?.())
+      // QUIT needs a server to answer; when none does within `timeout` (shutting down during an outage,
+      // or over a connection the network froze), end the connection anyway rather than hang the shutdown.
+      await bounded(client.quit(), 'closing the connection', limit).catch(() => client.disconnect?.())
     },
   }
 }

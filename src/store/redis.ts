@@ -300,11 +300,11 @@ export class RedisStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    this.#unwatch?.()
     this.#tracking?.close()
     // Once only: shutdown hooks may call it twice, and ioredis rejects a QUIT on a closed connection.
     if (this.#owned) this.#closing ??= this.#connection.quit()
     await this.#closing
+    this.#unwatch?.()
   }
 
   // koa-session's contract, so this store also plugs into koa-session 7. The whole session is one

@@ -62,14 +62,18 @@ local function overCap(k, cap, first, last, dels)
 end`
 
 // A new key gets its TTL after its fields (PEXPIRE needs the key). Should that PEXPIRE fail (a renamed
-// command, an ACL that denies it), the key goes again rather than living on without expiry.
+// command, an ACL that denies it), the key goes again rather than living on without expiry: by DEL, or,
+// where DEL is denied too, by HDEL of the fields just written (HSET was allowed, so the hash commands
+// are), which leaves the hash empty and so removes it.
 const EXPIRE_NEW = `
-local function expireNew(k, ttl)
+local function expireNew(k, ttl, first, last)
   local done = redis.pcall('PEXPIRE', k, ttl)
-  if type(done) == 'table' and done.err then
-    redis.call('DEL', k)
-    return done
+  if type(done) ~= 'table' or not done.err then return nil end
+  local gone = redis.pcall('DEL', k)
+  if type(gone) == 'table' and gone.err then
+    for i = first, last, 2 do redis.pcall('HDEL', k, ARGV[i]) end
   end
+  return done
 end`
 
 function script(name: string, ttlAt: number | undefined, body: string): Script {
@@ -91,7 +95,7 @@ ${EXPIRE_NEW}
 local k = KEYS[1]
 if redis.call('EXISTS', k) == 1 then return 0 end
 for i = 2, #ARGV, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
-return expireNew(k, ttl) or 1
+return expireNew(k, ttl, 2, #ARGV) or 1
 `,
 )
 
@@ -144,7 +148,7 @@ if mode ~= 'c' and overCap(k, tonumber(ARGV[3]), 5, n, last) then return -1 end
 for i = 5, n, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, n))) end
 for i = n + 1, last, 1000 do redis.call('HDEL', k, unpack(ARGV, i, math.min(i + 999, last))) end
 if mode == 'c' then
-  local failed = expireNew(k, ttl)
+  local failed = expireNew(k, ttl, 5, n)
   if failed then return failed end
 end
 if mode == 'l' then

@@ -39,7 +39,10 @@ export function watchdog(client: Redis | Cluster, ms: number): () => void {
       watches.set(connection, fresh)
       watch = fresh
     }
-    const waiting = connection.status === 'ready' && connection.commandQueue.length > 0
+    // `connect`: the socket is up and the handshake (AUTH, SELECT, the ready check) waits for replies,
+    // which ioredis's connectTimeout no longer bounds once TCP has connected.
+    const live = connection.status === 'ready' || connection.status === 'connect'
+    const waiting = live && connection.commandQueue.length > 0
     if (!waiting || watch.heard) {
       watch.heard = false
       watch.quiet = 0

@@ -226,6 +226,33 @@ describe('a new key never lives on without expiry', () => {
   })
 })
 
+describe('a new key never lives on without expiry, even where DEL is denied', () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startRedis()
+    // An app user allowed reads, hashes and scripts, but neither PEXPIRE nor DEL.
+    await sendCommand(server.port, ['ACL', 'SETUSER', 'app', 'on', '>app-pw', '~*', '&*', '+@read', '+@hash'])
+    await sendCommand(server.port, ['ACL', 'SETUSER', 'app', '+@scripting', '+@connection'])
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it('PEXPIRE and DEL denied: a new session and a login answer 503, and leave no key behind', async () => {
+    const store = keep(
+      new RedisStore({ port: server.port, username: 'app', password: 'app-pw', keySchema: 'acl:' }),
+    )
+    const { app } = makeApp({ store, userId: (s) => s.user as string | undefined }, async (ctx) => {
+      sess(ctx).views = 1
+      if (ctx.path === '/login') sess(ctx).user = 'alice'
+      ctx.body = 'ok'
+    })
+    expect((await request(app.callback()).get('/')).status).toBe(503)
+    expect((await request(app.callback()).get('/login')).status).toBe(503)
+    expect(await sendCommand(server.port, ['KEYS', '*'])).toEqual([])
+  })
+})
+
 describe('session size is bounded before anything reaches Redis', () => {
   it('maxKeys: 80,000 top-level keys from a JSON body is a SessionError naming the limit, not a RangeError 500', async () => {
     const store = redisStore()
