@@ -156,10 +156,16 @@ describe('Redis tier (private standalone server)', () => {
     }
   })
 
-  it('RedisStore: a connection that the network froze (it takes writes, nothing comes back) is dropped and made anew', async () => {
+  /** A store behind a TCP proxy that can freeze its connections, and a load of an unknown id through it. */
+  async function behindProxy() {
     const proxy = await startProxy(server.port)
     const store = new RedisStore({ port: proxy.port, timeout: 100 })
     const load = () => store.load(`probe${guestId()}`, { now: Date.now(), ttl: DAY, absoluteTimeout: 0 })
+    return { proxy, store, load }
+  }
+
+  it('RedisStore: a connection that the network froze (it takes writes, nothing comes back) is dropped and made anew', async () => {
+    const { proxy, store, load } = await behindProxy()
     try {
       await expect(load()).resolves.toBeNull()
       proxy.connections[0]?.freeze()
@@ -183,9 +189,7 @@ describe('Redis tier (private standalone server)', () => {
   it('RedisStore: a connection frozen during its handshake is dropped too, and close() ends over a frozen one', async () => {
     // The watch covered only ready connections: one whose AUTH / ready check never came back stayed
     // stuck for good, and QUIT over a frozen connection kept close() pending (found by a review).
-    const proxy = await startProxy(server.port)
-    const store = new RedisStore({ port: proxy.port, timeout: 100 })
-    const load = () => store.load(`probe${guestId()}`, { now: Date.now(), ttl: DAY, absoluteTimeout: 0 })
+    const { proxy, store, load } = await behindProxy()
     try {
       await expect(load()).resolves.toBeNull()
       // Every connection from now on, the live one and each new one, answers nothing for 3 s.
