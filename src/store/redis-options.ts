@@ -192,6 +192,11 @@ export function createClient(o: RedisStoreOptions, timeout: number, endpoint: En
   return client
 }
 
+/** True for an ioredis Cluster, which has no connection of its own, only one per node. */
+export function isCluster(client: Redis | Cluster): client is Cluster {
+  return typeof (client as Cluster).nodes === 'function'
+}
+
 /** Where the options point, for error messages: never a password. */
 export function addressOf(o: RedisStoreOptions): string {
   const list = (nodes: readonly { host?: string | undefined; port?: number | undefined }[]) =>

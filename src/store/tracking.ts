@@ -5,6 +5,7 @@ import { debug } from '../debug.js'
 import type { CacheStatus, SessionCache } from './cache.js'
 import type { Limit } from './client.js'
 import { NodeTracker } from './node-tracker.js'
+import { isCluster } from './redis-options.js'
 
 /** How often both connections of every tracker are checked (NodeTracker#beat). */
 const HEARTBEAT_MS = 1_000
@@ -165,7 +166,3 @@ export class Tracking {
 }
 
 const CLUSTER_EVENTS = ['+node', '-node', 'refresh', 'ready', 'close'] as const
-
-function isCluster(client: Redis | Cluster): client is Cluster {
-  return typeof (client as Cluster).nodes === 'function'
-}

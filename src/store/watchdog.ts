@@ -2,6 +2,7 @@
 import type { Socket } from 'node:net'
 import type { Cluster, Redis } from 'ioredis'
 import { debug } from '../debug.js'
+import { isCluster } from './redis-options.js'
 
 /** What the watchdog knows of one connection's current socket. */
 interface Watch {
@@ -57,9 +58,8 @@ export function watchdog(client: Redis | Cluster, ms: number): () => void {
       stream.destroy(new Error(`no reply from Redis in ${ms} ms with commands waiting`))
     })
   }
-  const cluster = typeof (client as Cluster).nodes === 'function' ? (client as Cluster) : undefined
   const timer = setInterval(() => {
-    for (const connection of cluster ? cluster.nodes('all') : [client as Redis]) check(connection)
+    for (const connection of isCluster(client) ? client.nodes('all') : [client]) check(connection)
   }, every).unref()
   return () => clearInterval(timer)
 }
