@@ -26,6 +26,8 @@ export interface Codec {
   tag(id: string, meta: StoredFields): string | undefined
   /** Checks a stored tag: `ok`, `stale` (an older key made it: write a new one), or `bad` (tampered). */
   check(id: string, meta: StoredFields): 'ok' | 'stale' | 'bad'
+  /** The most bytes the data fields of a session take as stored, names included, when their JSON is within `maxBytes` and `maxKeys`. */
+  storedLimit(maxBytes: number, maxKeys: number): number
 }
 
 const PLAIN: Codec = {
@@ -33,6 +35,7 @@ const PLAIN: Codec = {
   decode: (_id, _field, stored) => ({ json: stored, stale: false }),
   tag: () => undefined,
   check: () => 'ok',
+  storedLimit: (maxBytes) => maxBytes,
 }
 
 /** The metadata fields a tag authenticates: what sets a session's lifetimes and owner. */
@@ -68,6 +71,9 @@ export function createCodec(keys: readonly (Buffer | Uint8Array)[] | undefined):
       }
       return 'bad'
     },
+    // base64url of iv, body and tag: ceil((n + 28) * 4 / 3) characters for n bytes of JSON, at most
+    // 4/3 n + 39 a field (names are stored as they are, under 4/3 of themselves).
+    storedLimit: (maxBytes, maxKeys) => Math.ceil((maxBytes * 4) / 3) + 39 * maxKeys,
     encode(id, field, json) {
       const iv = randomBytes(12)
       const cipher = createCipheriv('aes-256-gcm', newest, iv)

@@ -131,6 +131,18 @@ export function overKeys(maxKeys: number): SessionError {
   )
 }
 
+/**
+ * A save refused by the store because, with what parallel requests saved meanwhile, the session's data
+ * would take more than `stored` bytes in the store: what `maxBytes` of JSON can take once stored (each
+ * request alone was within it).
+ */
+export function overBytes(stored: number): SessionError {
+  return new SessionError(
+    'INVALID_VALUE',
+    `the session cannot be saved: with what other requests saved meanwhile, its data would take more than ${stored} bytes in the store, the most that the limit \`maxBytes\` allows`,
+  )
+}
+
 /** True for the failures of a store (unreachable, erroring, too slow), which `failOpen` may serve around. */
 export function isStoreFailure(err: unknown): boolean {
   return SessionError.is(err) && (err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_TIMEOUT')

@@ -67,6 +67,7 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     throw invalidOption('prefix', 'must be up to 64 characters of A-Z a-z 0-9 _ . : ~ -', prefix)
   }
 
+  const codec = createCodec(o.encryptionKeys)
   const cookie = resolveCookie(o, key, DEFAULTS.cookie)
   const signed = cookie === false ? o.signed !== false : cookie.signed !== false
   if (signed && app !== undefined) assertKeys(app)
@@ -123,9 +124,10 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     regenerateKeepsData: o.regenerateKeepsData ?? DEFAULTS.saving.regenerateKeepsData,
     maxKeys,
     maxBytes,
+    maxStoredBytes: codec.storedLimit(maxBytes, maxKeys),
     signed,
     transports: Object.freeze(transports),
-    codec: createCodec(o.encryptionKeys),
+    codec,
     migrate,
   })
 }

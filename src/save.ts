@@ -148,8 +148,10 @@ export async function updateSession(
     user: meta._u,
     // Checked in Redis on every write that sets a key, also one this request's snapshot holds: another
     // request may have deleted it meanwhile and added others up to the cap, and writing it back would
-    // then pass the cap, which the next load punishes by ending the session (found by a review).
+    // then pass the cap, which the next load punishes by ending the session (found by a review). The
+    // same for bytes: parallel requests that each add a large value within maxBytes.
     maxKeys: changes.size > 0 ? o.maxKeys : undefined,
+    maxStoredBytes: changes.size > 0 ? o.maxStoredBytes : undefined,
   })
   if (!written) return { outcome: 'refused', renew }
   snapshot.remember(changes, set)

@@ -120,7 +120,8 @@ describe('RedisStore cache: Cluster (3 masters)', () => {
       expect(await write(b, id, 'create', '1')).toBe(true)
       const holders: number[] = []
       for (const node of cluster.nodes) {
-        if ((await sendCommand(node.port, ['EXISTS', b.key(id)]).catch(() => 0)) === 1) holders.push(node.port)
+        if ((await sendCommand(node.port, ['EXISTS', b.key(id)]).catch(() => 0)) === 1)
+          holders.push(node.port)
       }
       expect(holders).toHaveLength(1)
       const port = holders[0] as number

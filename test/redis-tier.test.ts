@@ -109,16 +109,18 @@ describe('Redis tier (private standalone server)', () => {
     }
   })
 
-  it('RedisStore: a change is HGETALL and one UPDATE script (PEXPIRE, HLEN, HSET); a new session one CREATE', async () => {
+  it('RedisStore: a change is HGETALL and one UPDATE script (PEXPIRE, HLEN, HSTRLEN, HSET); a new session one CREATE', async () => {
     const { call } = rig()
     const first = await call('/increment')
     await call('/increment', cookieHeader(first))
-    // HLEN: the field cap (`maxKeys`) is checked on every write that sets a key, also a counter's.
+    // HLEN and HSTRLEN: the field cap (`maxKeys`) and the byte cap (`maxBytes`) are checked on every
+    // write that sets a key, also a counter's. A value that keeps its length does not sum the session.
     expect(await commandsOf(() => call('/increment', cookieHeader(first)))).toEqual({
       hgetall: 1,
       evalsha: 1,
       pexpire: 1,
       hlen: 1,
+      hstrlen: 1,
       hset: 1,
     })
     // EXISTS even for an id drawn from 240 random bits: a repeat (a process restored from a snapshot

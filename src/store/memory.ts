@@ -1,6 +1,6 @@
 /** MemoryStore: the RedisStore semantics in process memory, for tests and development. */
 
-import { overKeys } from '../errors.js'
+import { overBytes, overKeys } from '../errors.js'
 import { hashId, requiredUserHash, TAG_LENGTH, tagOf } from '../id.js'
 import { getWhole, setWhole } from './compat.js'
 import { badMaxAge, duration, durationOption, idleTimeout, timestamp, touchDue, ttlAt } from './lifetime.js'
@@ -84,6 +84,9 @@ export class MemoryStore implements SessionStore {
     const fields: StoredFields = entry ? entry.fields : { _c: String(o.now) }
     if (o.maxKeys !== undefined && o.mode === 'update' && dataKeysAfter(fields, o) > o.maxKeys) {
       throw overKeys(o.maxKeys)
+    }
+    if (o.maxStoredBytes !== undefined && o.mode === 'update' && overStored(fields, o, o.maxStoredBytes)) {
+      throw overBytes(o.maxStoredBytes)
     }
     if (o.mode === 'replace') for (const f in fields) if (!isMeta(f) && !(f in o.set)) delete fields[f]
     Object.assign(fields, o.set)
@@ -232,6 +235,25 @@ function dataKeysAfter(fields: StoredFields, o: WriteOptions): number {
   let n = 0
   for (const f of keys) if (!isMeta(f)) n++
   return n
+}
+
+/** As RedisStore's script: only a write that grows the data fields it sets is measured, whole. */
+function overStored(fields: StoredFields, o: WriteOptions, room: number): boolean {
+  const gone = new Set(o.del)
+  let grow = 0
+  for (const f in o.set) {
+    if (isMeta(f) || gone.has(f)) continue
+    const was = fields[f]
+    grow += Buffer.byteLength(o.set[f] as string)
+    grow -= was === undefined ? -Buffer.byteLength(f) : Buffer.byteLength(was)
+  }
+  if (grow <= 0) return false
+  let total = 0
+  for (const f in { ...fields, ...o.set }) {
+    if (isMeta(f) || gone.has(f)) continue
+    total += Buffer.byteLength(f) + Buffer.byteLength((o.set[f] ?? fields[f]) as string)
+  }
+  return total > room
 }
 
 function ttlOf(maxAge: MaxAge | undefined): number {

@@ -1,7 +1,7 @@
 /** RedisStore: sessions as Redis hashes, one field per top-level key, written by conditional scripts. */
 import type { Cluster, Redis } from 'ioredis'
 import { debug } from '../debug.js'
-import { overKeys, SessionError } from '../errors.js'
+import { overBytes, overKeys, SessionError } from '../errors.js'
 import { hashId, requiredUserHash, tagOf, userTag } from '../id.js'
 import { turnBatch } from './batch.js'
 import { type CacheStats, SessionCache } from './cache.js'
@@ -194,12 +194,13 @@ export class RedisStore implements SessionStore {
     if (o.mode === 'replace') return (await this.#connection.run(REPLACE, [key], [ttl, ...pairs])) === 1
     const user = o.mode === 'create' ? o.set._u : o.user
     const fields = o.maxKeys ?? 0
+    const bytes = o.maxStoredBytes ?? 0
     if (user === undefined) {
       if (o.mode === 'create') return (await this.#connection.run(CREATE, [key], [ttl, ...pairs])) === 1
       const reply = await this.#connection.run(
         UPDATE,
         [key],
-        [ttl, fields, pairs.length / 2, ...pairs, ...del],
+        [ttl, fields, bytes, pairs.length / 2, ...pairs, ...del],
       )
       return written(reply, o)
     }
@@ -212,6 +213,7 @@ export class RedisStore implements SessionStore {
       mode,
       ttl,
       fields,
+      bytes,
       pairs.length / 2,
       ...pairs,
       ...del,
@@ -343,6 +345,7 @@ export function connectionOf(store: unknown): Connection | undefined {
 /** A write script's reply: 1 written, 0 refused (the session is gone), -1 over the field cap. */
 function written(reply: unknown, o: WriteOptions): boolean {
   if (reply === -1) throw overKeys(o.maxKeys as number)
+  if (reply === -2) throw overBytes(o.maxStoredBytes as number)
   return reply === 1
 }
 

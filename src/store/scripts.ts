@@ -61,6 +61,38 @@ local function overCap(k, cap, first, last, dels)
   return len > cap
 end`
 
+// The bytes the data fields (names and values, as stored) of an update may take (from `maxBytes`): checked
+// in Redis for the same reason as the field cap, parallel requests that each add a large value. Only a
+// write that grows the fields it sets sums the whole session (HKEYS, HSTRLEN per data field); the one
+// HSTRLEN per field written tells that. Metadata (names starting with _) is not counted; stored values are
+// never empty, so a length of 0 is a new field.
+const OVER_BYTES = `
+local function overBytes(k, room, first, last, dels)
+  if room == 0 then return false end
+  local grow = 0
+  for i = first, last, 2 do
+    local f = ARGV[i]
+    if string.byte(f) ~= 95 then
+      local n = redis.call('HSTRLEN', k, f)
+      grow = grow + #ARGV[i + 1] - n
+      if n == 0 then grow = grow + #f end
+    end
+  end
+  if grow <= 0 then return false end
+  local total = grow
+  for _, f in ipairs(redis.call('HKEYS', k)) do
+    if string.byte(f) ~= 95 then total = total + #f + redis.call('HSTRLEN', k, f) end
+  end
+  for i = last + 1, dels do
+    local f = ARGV[i]
+    if string.byte(f) ~= 95 then
+      local n = redis.call('HSTRLEN', k, f)
+      if n > 0 then total = total - #f - n end
+    end
+  end
+  return total > room
+end`
+
 // A new key gets its TTL after its fields (PEXPIRE needs the key). Should that PEXPIRE fail (a renamed
 // command, an ACL that denies it), the key goes again rather than living on without expiry: by DEL, or,
 // where DEL is denied too, by HDEL of the fields just written (HSET was allowed, so the hash commands
@@ -100,21 +132,24 @@ return expireNew(k, ttl, 2, #ARGV) or 1
 )
 
 /**
- * UPDATE. KEYS: session. ARGV: ttl, data field cap (`maxKeys`; 0: none), n, n field/value pairs, then the fields to
- * delete. The expiry comes first and doubles as the existence check: a destroyed, regenerated or
- * expired session is refused (0) and nothing is written back. Returns 1 when written, -1 when the
- * session would hold more data fields than the cap (nothing written).
+ * UPDATE. KEYS: session. ARGV: ttl, data field cap (`maxKeys`; 0: none), data byte cap (0: none), n, n
+ * field/value pairs, then the fields to delete. The expiry comes first and doubles as the existence
+ * check: a destroyed, regenerated or expired session is refused (0) and nothing is written back.
+ * Returns 1 when written, -1 when the session would hold more data fields than the cap, -2 when its
+ * data would take more bytes than the byte cap (nothing written).
  */
 export const UPDATE = script(
   'update',
   1,
   `
 ${OVER_CAP}
+${OVER_BYTES}
 local k = KEYS[1]
 if redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
-local last = 3 + 2 * tonumber(ARGV[3])
-if overCap(k, tonumber(ARGV[2]), 4, last, #ARGV) then return -1 end
-for i = 4, last, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, last))) end
+local last = 4 + 2 * tonumber(ARGV[4])
+if overCap(k, tonumber(ARGV[2]), 5, last, #ARGV) then return -1 end
+if overBytes(k, tonumber(ARGV[3]), 5, last, #ARGV) then return -2 end
+for i = 5, last, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, last))) end
 for i = last + 1, #ARGV, 1000 do redis.call('HDEL', k, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
 return 1
 `,
@@ -122,8 +157,8 @@ return 1
 
 /**
  * OWNED: a write of a session that has an owner, and the owner's index with it. KEYS: session, user
- * index. ARGV: mode, ttl, field cap (0: none; as UPDATE's), n, n field/value pairs, the fields to
- * delete, then member, expiry, now, cap.
+ * index. ARGV: mode, ttl, field cap and byte cap (0: none; as UPDATE's), n, n field/value pairs, the
+ * fields to delete, then member, expiry, now, cap.
  * Modes: 'c' creates (as CREATE), adds the member, prunes up to 100 expired members and returns the
  * members beyond the cap (least recent first) for the caller to revoke; 'u' updates (as UPDATE) and
  * moves the member's score to its new expiry. Both then fit the index's TTL to its latest member, so a
@@ -136,19 +171,23 @@ export const OWNED = script(
   `
 ${FIT_INDEX}
 ${OVER_CAP}
+${OVER_BYTES}
 ${EXPIRE_NEW}
 local k, ik, mode = KEYS[1], KEYS[2], ARGV[1]
 local last = #ARGV - 4
 local member, expiry, now, cap = ARGV[last + 1], ARGV[last + 2], tonumber(ARGV[last + 3]), tonumber(ARGV[last + 4])
-local n = 4 + 2 * tonumber(ARGV[4])
+local n = 5 + 2 * tonumber(ARGV[5])
 if mode == 'c' then
   if redis.call('EXISTS', k) == 1 then return 0 end
 elseif redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
-if mode ~= 'c' and overCap(k, tonumber(ARGV[3]), 5, n, last) then return -1 end
-for i = 5, n, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, n))) end
+if mode ~= 'c' then
+  if overCap(k, tonumber(ARGV[3]), 6, n, last) then return -1 end
+  if overBytes(k, tonumber(ARGV[4]), 6, n, last) then return -2 end
+end
+for i = 6, n, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, n))) end
 for i = n + 1, last, 1000 do redis.call('HDEL', k, unpack(ARGV, i, math.min(i + 999, last))) end
 if mode == 'c' then
-  local failed = expireNew(k, ttl, 5, n)
+  local failed = expireNew(k, ttl, 6, n)
   if failed then return failed end
 end
 if mode == 'l' then

@@ -89,6 +89,11 @@ export interface WriteOptions extends LoadOptions {
    * data fields than this, counting what other requests wrote meanwhile. @default no limit
    */
   maxKeys?: number | undefined
+  /**
+   * On `update`: refuse (throw `INVALID_VALUE`) a write that grows the session's data fields (names and
+   * values, in bytes as stored) past this, counting what other requests wrote meanwhile. @default no limit
+   */
+  maxStoredBytes?: number | undefined
 }
 
 /** A field to re-seal with the newest encryption key, only where the store still holds `from`. */

@@ -1,6 +1,7 @@
 // The second outside review ("trust at the edges"), each finding tried as an attacker or an unlucky
 // app would, against real redis-server processes: a lazy logout, an object userId, echoed command
 // arguments, unbounded sessions, a shortened maxAge and its index, corrupt data under koa-session.
+import { randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import Koa from 'koa'
 import request from 'supertest'
@@ -519,6 +520,96 @@ describe('second pass: limits across parallel requests, carriers, revokes', () =
       expect(events.invalid).toBe(0)
     })
   }
+
+  for (const kind of ['RedisStore', 'MemoryStore'] as const) {
+    it(`${kind}: 3 parallel requests that each add 700 bytes under maxBytes 1000: one is saved, the session lives on`, async () => {
+      // Each request alone is within maxBytes; together they were 2,100 bytes, and the next load ended
+      // the whole session as too large (10 of 10 before the store counted bytes).
+      const store = kind === 'RedisStore' ? redisStore() : keep(new MemoryStore())
+      const hold = gate()
+      let arrived = 0
+      let all = (): void => undefined
+      const loaded = new Promise<void>((resolve) => {
+        all = resolve
+      })
+      const { app, events } = makeApp({ store, maxBytes: 1000 }, async (ctx) => {
+        const s = sess(ctx)
+        if (ctx.path === '/init') s.n = 0
+        else {
+          s[`v${ctx.query.i}`] = 'x'.repeat(700)
+          if (++arrived === 3) all()
+          await hold.promise
+        }
+        ctx.body = Object.keys(s).sort().join(',')
+      })
+      const cookie = replay(await request(app.callback()).get('/init'))
+      const replies = Promise.all(
+        [0, 1, 2].map((i) => request(app.callback()).get(`/add?i=${i}`).set('Cookie', cookie)),
+      )
+      await loaded
+      hold.open()
+      const statuses = (await replies).map((r) => r.status).sort()
+      expect(statuses).toEqual([200, 500, 500])
+      for (const err of events.errors) {
+        expect((err as SessionError).code).toBe('INVALID_VALUE')
+        expect((err as Error).message).toMatch(/more than 1000 bytes in the store, .*`maxBytes`/)
+      }
+      const next = await request(app.callback()).get('/init').set('Cookie', cookie)
+      expect(next.status).toBe(200)
+      expect(next.text).toMatch(/^n,v[012]$/)
+      expect(events.invalid).toBe(0)
+    })
+  }
+
+  it('encryptionKeys: a session within maxBytes of JSON is never ended as too large by its ciphertext', async () => {
+    // 200 keys of 5 bytes of JSON each (1,000 bytes) take 8,600 bytes sealed: over twice maxBytes, which
+    // the load took as too large before the bound counted what sealing adds to each field.
+    const store = redisStore()
+    const { app, events } = makeApp(
+      { store, maxBytes: 1000, encryptionKeys: [randomBytes(32)] },
+      async (ctx) => {
+        if (ctx.path === '/fill') for (let i = 100; i < 300; i++) sess(ctx)[`k${i}`] = 1
+        ctx.body = Object.keys(ctx.session?.toJSON() ?? {}).length
+      },
+    )
+    const fill = await request(app.callback()).get('/fill')
+    expect(fill.text).toBe('200')
+    const again = await request(app.callback()).get('/').set('Cookie', replay(fill))
+    expect(again.status).toBe(200)
+    expect(again.text).toBe('200')
+    expect(events.invalid).toBe(0)
+  })
+
+  it('RedisStore.write: maxStoredBytes refuses only a write that grows the data past it, deletions and metadata aside', async () => {
+    const store = redisStore()
+    const day = 86_400_000
+    const base = { now: Date.now(), ttl: day, absoluteTimeout: 0 }
+    const id = randomId()
+    // Data: a (1 + 4) and b (1 + 4) = 10 bytes; _c is metadata.
+    await store.write(id, { ...base, mode: 'create', set: { a: 'xxxx', b: 'yyyy' }, del: [] })
+    const update = (set: Record<string, string>, del: string[] = [], room = 12) =>
+      store.write(id, { ...base, mode: 'update', set, del, maxStoredBytes: room })
+    const data = async () => {
+      const all = (await raw('HGETALL', store.key(id))) as string[]
+      const out: Record<string, string> = {}
+      for (let i = 0; i < all.length; i += 2)
+        if (!all[i]?.startsWith('_')) out[all[i] as string] = all[i + 1] as string
+      return out
+    }
+    await expect(update({ c: 'z' })).resolves.toBe(true) // 12 bytes: at the cap
+    await expect(update({ a: 'xxxxx' })).rejects.toMatchObject({ code: 'INVALID_VALUE' }) // 13
+    await expect(update({ d: 'w' })).rejects.toMatchObject({ code: 'INVALID_VALUE' }) // 14
+    expect(await data()).toEqual({ a: 'xxxx', b: 'yyyy', c: 'z' })
+    // Growing a while deleting b fits: 12 - 5 + 3.
+    await expect(update({ a: 'xxxxxxx' }, ['b'])).resolves.toBe(true)
+    // A write that does not grow the data passes even over a smaller cap (another writer's doing).
+    await expect(update({ a: 'qqqqqqq' }, [], 5)).resolves.toBe(true)
+    await expect(update({ _m: '9'.repeat(50) }, [], 5)).resolves.toBe(true)
+    expect(await data()).toEqual({ a: 'qqqqqqq', c: 'z' })
+    // Bytes, not characters: c as 'ééé' makes 15 bytes (12 characters), as 'éé' 13.
+    await expect(update({ c: 'ééé' }, [], 14)).rejects.toMatchObject({ code: 'INVALID_VALUE' })
+    await expect(update({ c: 'éé' }, [], 13)).resolves.toBe(true)
+  })
 
   it('RedisStore.write: a field deleted twice, or both set and deleted, counts once against maxKeys', async () => {
     // The public write is not only the middleware's: the cap must hold for any list of deletions.
