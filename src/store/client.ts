@@ -73,6 +73,8 @@ export interface Connection {
   hgetall(key: string): Promise<StoredFields>
   /** SCAN every master for keys matching the pattern (Cluster-wide for bulk operations). */
   scan(pattern: string): Promise<string[]>
+  /** A command without a key on the one server, or on every master of a Cluster: each reply, or that master's error. */
+  everyMaster(command: string, ...args: string[]): Promise<unknown[]>
   /** PING: resolves once the server (a Cluster: its slot map) answers. */
   ping(): Promise<void>
   /** Deletes keys one by one, so no call spans slots. */
@@ -150,6 +152,21 @@ export function connect(client: RedisClient, timeout: number, endpoint: Endpoint
       for (const one of await masters(client, limit))
         for (const key of await scanOne(one, pattern, limit)) found.push(key)
       return found
+    },
+    async everyMaster(command, ...args) {
+      const each = await masters(client, limit)
+      return Promise.all(
+        each.map((one) => {
+          // The one server goes through `send`, so the command joins the turn's batch.
+          const reply =
+            one === client
+              ? send(command, args[0] as string, args.slice(1))
+              : isNodeRedis(one)
+                ? (one.sendCommand as unknown as ClientSend)([command, ...args])
+                : one.call(command, args)
+          return bounded(reply, 'talking to Redis', limit).catch((err: unknown) => err)
+        }),
+      )
     },
     async ping() {
       const pong = node

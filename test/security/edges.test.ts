@@ -2,13 +2,14 @@
 // app would, against real redis-server processes: a lazy logout, an object userId, echoed command
 // arguments, unbounded sessions, a shortened maxAge and its index, corrupt data under koa-session.
 import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { inspect } from 'node:util'
 import Koa from 'koa'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { hashId } from '../../src/id.js'
 import { MemoryStore, RedisStore, SessionError, session } from '../../src/index.js'
-import { type RedisServer, sendCommand, startRedis } from '../redis-servers.js'
+import { type RedisServer, sendCommand, startCluster, startRedis } from '../redis-servers.js'
 import {
   cookieFor,
   cookieId,
@@ -402,6 +403,40 @@ describe('a Redis that may evict keys', () => {
       expect(warnings[0]?.message).toMatch(/Set maxmemory-policy noeviction/)
     })
   }
+
+  it('a Cluster with one evicting master: one warning, whichever master it is', async () => {
+    // Asked of one node, a Cluster where one master of three evicts warned in 2 runs of 6 (a review).
+    const cluster = await startCluster()
+    try {
+      for (const node of cluster.nodes) {
+        const set = (policy: string, bytes: string) =>
+          Promise.all([
+            sendCommand(node.port, ['CONFIG', 'SET', 'maxmemory-policy', policy]),
+            sendCommand(node.port, ['CONFIG', 'SET', 'maxmemory', bytes]),
+          ])
+        await set('allkeys-lru', '64mb')
+        const warnings: Error[] = []
+        const onWarning = (w: Error) => {
+          if ((w as { code?: string }).code === 'KOA_SESSION_REDIS3_EVICTION') warnings.push(w)
+        }
+        process.on('warning', onWarning)
+        const store = new RedisStore({ cluster: cluster.startupNodes, keySchema: 'evict:' })
+        try {
+          expect(await load(store)).toBeNull()
+          for (let waited = 0; warnings.length === 0 && waited < 5_000; waited += 10) await sleep(10)
+          await store.ready()
+          expect(warnings).toHaveLength(1)
+          expect(warnings[0]?.message).toMatch(/maxmemory-policy allkeys-lru/)
+        } finally {
+          process.off('warning', onWarning)
+          await store.close()
+          await set('noeviction', '0')
+        }
+      }
+    } finally {
+      await cluster.stop()
+    }
+  }, 60_000)
 
   it('noeviction, no maxmemory, or CONFIG disabled: no warning, and the store works', async () => {
     expect(await evictionWarnings(['--maxmemory', '64mb', '--maxmemory-policy', 'noeviction'], load)).toEqual(
