@@ -26,8 +26,11 @@ export interface Codec {
   tag(id: string, meta: StoredFields): string | undefined
   /** Checks a stored tag: `ok`, `stale` (an older key made it: write a new one), or `bad` (tampered). */
   check(id: string, meta: StoredFields): 'ok' | 'stale' | 'bad'
-  /** The most bytes the data fields of a session take as stored, names included, when their JSON is within `maxBytes` and `maxKeys`. */
-  storedLimit(maxBytes: number, maxKeys: number): number
+  /**
+   * True when values are sealed: base64url of a 12-byte IV, the ciphertext and a 16-byte tag, so a stored
+   * value of n characters holds floor(3n / 4) - 28 bytes of JSON (what the store counts against `maxBytes`).
+   */
+  readonly sealed: boolean
 }
 
 const PLAIN: Codec = {
@@ -35,7 +38,7 @@ const PLAIN: Codec = {
   decode: (_id, _field, stored) => ({ json: stored, stale: false }),
   tag: () => undefined,
   check: () => 'ok',
-  storedLimit: (maxBytes) => maxBytes,
+  sealed: false,
 }
 
 /** The metadata fields a tag authenticates: what sets a session's lifetimes and owner. */
@@ -71,9 +74,7 @@ export function createCodec(keys: readonly (Buffer | Uint8Array)[] | undefined):
       }
       return 'bad'
     },
-    // base64url of iv, body and tag: ceil((n + 28) * 4 / 3) characters for n bytes of JSON, at most
-    // 4/3 n + 39 a field (names are stored as they are, under 4/3 of themselves).
-    storedLimit: (maxBytes, maxKeys) => Math.ceil((maxBytes * 4) / 3) + 39 * maxKeys,
+    sealed: true,
     encode(id, field, json) {
       const iv = randomBytes(12)
       const cipher = createCipheriv('aes-256-gcm', newest, iv)

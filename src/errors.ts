@@ -132,14 +132,13 @@ export function overKeys(maxKeys: number): SessionError {
 }
 
 /**
- * A save refused by the store because, with what parallel requests saved meanwhile, the session's data
- * would take more than `stored` bytes in the store: what `maxBytes` of JSON can take once stored (each
- * request alone was within it).
+ * A save refused by the store because, with what parallel requests saved meanwhile, the session would
+ * hold more than `maxBytes` bytes of JSON (each request alone was within it).
  */
-export function overBytes(stored: number): SessionError {
+export function overBytes(maxBytes: number): SessionError {
   return new SessionError(
     'INVALID_VALUE',
-    `the session cannot be saved: with what other requests saved meanwhile, its data would take more than ${stored} bytes in the store, the most that the limit \`maxBytes\` allows`,
+    `the session cannot be saved: with what other requests saved meanwhile, it would hold more bytes of JSON than the limit \`maxBytes\` (${maxBytes})`,
   )
 }
 

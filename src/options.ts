@@ -130,8 +130,6 @@ export interface Resolved {
   readonly regenerateKeepsData: boolean
   readonly maxKeys: number
   readonly maxBytes: number
-  /** What `maxBytes` and `maxKeys` allow the data fields to take as stored (ciphertext is longer than JSON). */
-  readonly maxStoredBytes: number
   readonly signed: boolean
   readonly transports: readonly Transport[]
   readonly codec: Codec

@@ -124,7 +124,6 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     regenerateKeepsData: o.regenerateKeepsData ?? DEFAULTS.saving.regenerateKeepsData,
     maxKeys,
     maxBytes,
-    maxStoredBytes: codec.storedLimit(maxBytes, maxKeys),
     signed,
     transports: Object.freeze(transports),
     codec,

@@ -151,7 +151,8 @@ export async function updateSession(
     // then pass the cap, which the next load punishes by ending the session (found by a review). The
     // same for bytes: parallel requests that each add a large value within maxBytes.
     maxKeys: changes.size > 0 ? o.maxKeys : undefined,
-    maxStoredBytes: changes.size > 0 ? o.maxStoredBytes : undefined,
+    maxBytes: changes.size > 0 ? o.maxBytes : undefined,
+    sealed: o.codec.sealed,
   })
   if (!written) return { outcome: 'refused', renew }
   snapshot.remember(changes, set)

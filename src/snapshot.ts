@@ -17,8 +17,8 @@ export class Snapshot {
   stale = new Map<string, string>()
   /** The metadata tag (`_v`) was made by an older key. */
   staleTag = false
-  /** Characters of the data fields as stored (names and values; ciphertext with encryptionKeys), as last opened. */
-  storedChars = 0
+  /** Characters of the data fields' JSON, names included, as last opened. */
+  jsonChars = 0
 
   /**
    * Opens stored fields into session data and takes them as the snapshot. Returns undefined when
@@ -39,9 +39,9 @@ export class Snapshot {
           meta[field] = value
           continue
         }
-        chars += field.length + value.length
         const opened = codec.decode(id, field, value)
         if (opened === undefined) return undefined
+        chars += field.length + opened.json.length
         const parsed = JSON.parse(opened.json)
         // A stored `__proto__` field stays a key (the session skips it as reserved), defined rather than
         // assigned; defining every field would cost a request 1 µs (profiled).
@@ -60,7 +60,7 @@ export class Snapshot {
     this.json = json
     this.meta = meta
     this.stale = stale
-    this.storedChars = chars
+    this.jsonChars = chars
     this.staleTag = tag === 'stale'
     return data
   }

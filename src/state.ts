@@ -110,10 +110,10 @@ export class RequestSession implements SessionOwner {
     if (fields === null) return ['session:missed', {}]
     const data = this.#snapshot.open(fields, o.codec, id)
     if (data === undefined) return ['session:invalid', { reason: 'corrupt data' }]
-    if (this.#snapshot.json.size > o.maxKeys || this.#snapshot.storedChars > 2 * o.maxStoredBytes) {
+    if (this.#snapshot.json.size > o.maxKeys || this.#snapshot.jsonChars > 2 * o.maxBytes) {
       // Our writes keep within both, parallel ones too (the store checks them); only another writer
-      // makes one, and it is ended rather than read again on every request. Twice the bound: a margin
-      // for sessions written before the store counted bytes.
+      // makes one, and it is ended rather than read again on every request. Twice maxBytes: a margin
+      // for sessions written before the store counted bytes (characters never outnumber bytes).
       await this.#store.remove(id, { user: this.#snapshot.meta._u })
       this.#snapshot.meta = {}
       this.#snapshot.json.clear()

@@ -85,8 +85,8 @@ export class MemoryStore implements SessionStore {
     if (o.maxKeys !== undefined && o.mode === 'update' && dataKeysAfter(fields, o) > o.maxKeys) {
       throw overKeys(o.maxKeys)
     }
-    if (o.maxStoredBytes !== undefined && o.mode === 'update' && overStored(fields, o, o.maxStoredBytes)) {
-      throw overBytes(o.maxStoredBytes)
+    if (o.maxBytes !== undefined && o.mode === 'update' && overBytesAfter(fields, o, o.maxBytes)) {
+      throw overBytes(o.maxBytes)
     }
     if (o.mode === 'replace') for (const f in fields) if (!isMeta(f) && !(f in o.set)) delete fields[f]
     Object.assign(fields, o.set)
@@ -238,22 +238,25 @@ function dataKeysAfter(fields: StoredFields, o: WriteOptions): number {
 }
 
 /** As RedisStore's script: only a write that grows the data fields it sets is measured, whole. */
-function overStored(fields: StoredFields, o: WriteOptions, room: number): boolean {
+function overBytesAfter(fields: StoredFields, o: WriteOptions, maxBytes: number): boolean {
+  const json = (stored: string | undefined) => {
+    if (stored === undefined) return 0
+    return o.sealed ? Math.floor((stored.length * 3) / 4) - 28 : Buffer.byteLength(stored)
+  }
   const gone = new Set(o.del)
   let grow = 0
   for (const f in o.set) {
-    if (isMeta(f) || gone.has(f)) continue
+    if (f.startsWith('_') || gone.has(f)) continue
     const was = fields[f]
-    grow += Buffer.byteLength(o.set[f] as string)
-    grow -= was === undefined ? -Buffer.byteLength(f) : Buffer.byteLength(was)
+    grow += json(o.set[f]) - json(was) + (was === undefined ? Buffer.byteLength(f) : 0)
   }
   if (grow <= 0) return false
   let total = 0
   for (const f in { ...fields, ...o.set }) {
-    if (isMeta(f) || gone.has(f)) continue
-    total += Buffer.byteLength(f) + Buffer.byteLength((o.set[f] ?? fields[f]) as string)
+    if (f.startsWith('_') || gone.has(f)) continue
+    total += Buffer.byteLength(f) + json(o.set[f] ?? fields[f])
   }
-  return total > room
+  return total > maxBytes
 }
 
 function ttlOf(maxAge: MaxAge | undefined): number {

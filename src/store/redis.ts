@@ -194,13 +194,14 @@ export class RedisStore implements SessionStore {
     if (o.mode === 'replace') return (await this.#connection.run(REPLACE, [key], [ttl, ...pairs])) === 1
     const user = o.mode === 'create' ? o.set._u : o.user
     const fields = o.maxKeys ?? 0
-    const bytes = o.maxStoredBytes ?? 0
+    const bytes = o.maxBytes ?? 0
+    const sealed = o.sealed ? 1 : 0
     if (user === undefined) {
       if (o.mode === 'create') return (await this.#connection.run(CREATE, [key], [ttl, ...pairs])) === 1
       const reply = await this.#connection.run(
         UPDATE,
         [key],
-        [ttl, fields, bytes, pairs.length / 2, ...pairs, ...del],
+        [ttl, fields, bytes, sealed, pairs.length / 2, ...pairs, ...del],
       )
       return written(reply, o)
     }
@@ -214,6 +215,7 @@ export class RedisStore implements SessionStore {
       ttl,
       fields,
       bytes,
+      sealed,
       pairs.length / 2,
       ...pairs,
       ...del,
@@ -345,7 +347,7 @@ export function connectionOf(store: unknown): Connection | undefined {
 /** A write script's reply: 1 written, 0 refused (the session is gone), -1 over the field cap. */
 function written(reply: unknown, o: WriteOptions): boolean {
   if (reply === -1) throw overKeys(o.maxKeys as number)
-  if (reply === -2) throw overBytes(o.maxStoredBytes as number)
+  if (reply === -2) throw overBytes(o.maxBytes as number)
   return reply === 1
 }
 

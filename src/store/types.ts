@@ -90,10 +90,12 @@ export interface WriteOptions extends LoadOptions {
    */
   maxKeys?: number | undefined
   /**
-   * On `update`: refuse (throw `INVALID_VALUE`) a write that grows the session's data fields (names and
-   * values, in bytes as stored) past this, counting what other requests wrote meanwhile. @default no limit
+   * On `update`: refuse (throw `INVALID_VALUE`) a write that grows the session's data past this many
+   * bytes of JSON, names included, counting what other requests wrote meanwhile. @default no limit
    */
-  maxStoredBytes?: number | undefined
+  maxBytes?: number | undefined
+  /** The values are sealed (`encryptionKeys`; see `Codec.sealed`): `maxBytes` counts the JSON they hold. */
+  sealed?: boolean | undefined
 }
 
 /** A field to re-seal with the newest encryption key, only where the store still holds `from`. */
