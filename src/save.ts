@@ -160,20 +160,27 @@ export async function updateSession(
   return { outcome: 'written', renew }
 }
 
+/** No change: the session's size as loaded. */
+const UNCHANGED: Changes = Object.assign(new Map<string, string>(), { deleted: [] })
+
 /**
  * Refuses a session beyond `maxKeys` or `maxBytes` before anything is sent: one write of 50,000 fields
- * blocked Redis for 23 ms. The message names the limit, never a key or a value.
+ * blocked Redis for 23 ms. The message names the limit, never a key or a value. A session loaded beyond a
+ * limit (lowered since, or written by another) is refused only what would grow it: a logout that
+ * deletes a key still lands.
  */
 function withinLimits(o: Resolved, snapshot: Snapshot, changes: Changes): void {
   if (changes.size === 0 && changes.deleted.length === 0) return
   const { keys, bytes } = snapshot.size(changes)
-  if (keys > o.maxKeys) {
+  if (keys <= o.maxKeys && bytes <= o.maxBytes) return
+  const loaded = snapshot.size(UNCHANGED)
+  if (keys > o.maxKeys && keys > loaded.keys) {
     throw new SessionError(
       'INVALID_VALUE',
       `the session cannot be saved: it has ${keys} top-level keys, over the limit \`maxKeys\` (${o.maxKeys})`,
     )
   }
-  if (bytes > o.maxBytes) {
+  if (bytes > o.maxBytes && bytes > loaded.bytes) {
     throw new SessionError(
       'INVALID_VALUE',
       `the session cannot be saved: it holds ${bytes} bytes of JSON, over the limit \`maxBytes\` (${o.maxBytes})`,

@@ -110,10 +110,11 @@ export class RequestSession implements SessionOwner {
     if (fields === null) return ['session:missed', {}]
     const data = this.#snapshot.open(fields, o.codec, id)
     if (data === undefined) return ['session:invalid', { reason: 'corrupt data' }]
-    if (this.#snapshot.json.size > o.maxKeys || this.#snapshot.jsonChars > 2 * o.maxBytes) {
+    if (this.#snapshot.json.size > 2 * o.maxKeys || this.#snapshot.jsonChars > 2 * o.maxBytes) {
       // Our writes keep within both, parallel ones too (the store checks them); only another writer
-      // makes one, and it is ended rather than read again on every request. Twice maxBytes: a margin
-      // for sessions written before the store counted bytes (characters never outnumber bytes).
+      // makes one, and it is ended rather than read again on every request. Twice the limits: a margin
+      // for sessions written before the store counted bytes, or under limits lowered since, which stay
+      // usable (save.ts refuses only what grows them). Characters of JSON never outnumber its bytes.
       await this.#store.remove(id, { user: this.#snapshot.meta._u })
       this.#snapshot.meta = {}
       this.#snapshot.json.clear()

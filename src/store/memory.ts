@@ -82,8 +82,9 @@ export class MemoryStore implements SessionStore {
     }
     if (o.mode === 'create' ? entry !== undefined : entry?.fields._c === undefined) return false
     const fields: StoredFields = entry ? entry.fields : { _c: String(o.now) }
-    if (o.maxKeys !== undefined && o.mode === 'update' && dataKeysAfter(fields, o) > o.maxKeys) {
-      throw overKeys(o.maxKeys)
+    if (o.maxKeys !== undefined && o.mode === 'update') {
+      const after = dataKeysAfter(fields, o)
+      if (after > o.maxKeys && after > dataKeysAfter(fields, { set: {}, del: [] })) throw overKeys(o.maxKeys)
     }
     if (o.maxBytes !== undefined && o.mode === 'update' && overBytesAfter(fields, o, o.maxBytes)) {
       throw overBytes(o.maxBytes)
@@ -228,7 +229,7 @@ export class MemoryStore implements SessionStore {
 }
 
 /** How many data fields `fields` holds once the write `o` is applied (what parallel writes added counts). */
-function dataKeysAfter(fields: StoredFields, o: WriteOptions): number {
+function dataKeysAfter(fields: StoredFields, o: Pick<WriteOptions, 'set' | 'del'>): number {
   const keys = new Set(Object.keys(fields))
   for (const f in o.set) keys.add(f)
   for (const f of o.del) keys.delete(f)

@@ -44,7 +44,8 @@ const META_SET = `{ ${Object.values(META)
 // add different keys within the limit would together exceed it, and a load then ends the session as too
 // large. HLEN is O(1) and counts the metadata too, which is enough while the session is clear of the cap;
 // only near it are the fields counted exactly: one HEXISTS per metadata field and per field written or
-// deleted, metadata left out.
+// deleted, metadata left out. Only a write that adds keys past the cap is refused: a session already
+// beyond it (the cap lowered since) still takes changes that keep or lower its count.
 const OVER_CAP = `
 local function overCap(k, cap, first, last, dels)
   if cap == 0 then return false end
@@ -52,13 +53,14 @@ local function overCap(k, cap, first, last, dels)
   if len + (last - first + 1) / 2 <= cap then return false end
   local meta = ${META_SET}
   for field in pairs(meta) do len = len - redis.call('HEXISTS', k, field) end
+  local before = len
   for i = first, last, 2 do
     if not meta[ARGV[i]] then len = len + 1 - redis.call('HEXISTS', k, ARGV[i]) end
   end
   for i = last + 1, dels do
     if not meta[ARGV[i]] then len = len - redis.call('HEXISTS', k, ARGV[i]) end
   end
-  return len > cap
+  return len > cap and len > before
 end`
 
 // The bytes of JSON an update may leave in the session (`maxBytes`, names included): checked in Redis for
