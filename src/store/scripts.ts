@@ -40,53 +40,54 @@ const META_SET = `{ ${Object.values(META)
   .map((field) => `${field} = true`)
   .join(', ')} }`
 
-// The cap on data fields of an update (`maxKeys`): checked in Redis, because parallel requests that each
-// add different keys within the limit would together exceed it, and a load then ends the session as too
-// large. HLEN is O(1) and counts the metadata too, which is enough while the session is clear of the cap;
-// only near it are the fields counted exactly: one HEXISTS per metadata field and per field written or
-// deleted, metadata left out. Only a write that adds keys past the cap is refused: a session already
-// beyond it (the cap lowered since) still takes changes that keep or lower its count.
-const OVER_CAP = `
-local function overCap(k, cap, first, last, dels)
-  if cap == 0 then return false end
-  local len = redis.call('HLEN', k)
-  if len + (last - first + 1) / 2 <= cap then return false end
-  local meta = ${META_SET}
-  for field in pairs(meta) do len = len - redis.call('HEXISTS', k, field) end
-  local before = len
-  for i = first, last, 2 do
-    if not meta[ARGV[i]] then len = len + 1 - redis.call('HEXISTS', k, ARGV[i]) end
-  end
-  for i = last + 1, dels do
-    if not meta[ARGV[i]] then len = len - redis.call('HEXISTS', k, ARGV[i]) end
-  end
-  return len > cap and len > before
-end`
-
-// The bytes of JSON an update may leave in the session (`maxBytes`, names included): checked in Redis for
-// the same reason as the field cap, parallel requests that each add a large value. One HSTRLEN per data
-// field written tells whether the write grows the data; only one that does measures the whole session:
-// up to 1024 fields by HSTRLEN of each (HGETALL would copy every value into Lua: 200 KB in 5 values cost
-// it 0.3 ms, against a few µs), beyond that by one HGETALL (20,000 fields: 5 ms, against 22). A sealed value (base64url of a 12-byte IV, the ciphertext and
-// a 16-byte tag) of n characters holds floor(3n / 4) - 28 bytes of JSON. Metadata (names starting with
-// _) is not counted; stored values are never empty, so a length of 0 is a new field.
-const OVER_BYTES = `
-local function overBytes(k, room, sealed, first, last, dels)
-  if room == 0 then return false end
+// The limits of an update, `maxKeys` (0: none) and `maxBytes` of JSON, names included (0: none): checked
+// in Redis, because parallel requests that each stay within them can together pass them, and a load
+// then ends the session as too large. One HSTRLEN per data field written (names starting with _ are
+// metadata) says whether the write adds a field (stored values are never empty: 0 is a new field) and
+// whether it grows the data; a write that does neither, such as a counter's, is never refused and costs
+// nothing more. Only a write that adds a field is counted against `maxKeys`: HLEN, O(1) and counting the
+// metadata too, is enough while the session is clear of the cap; only near it are the fields counted
+// exactly (one HEXISTS per metadata field and per field written or deleted). Only a write that grows the
+// data measures the whole session: up to 1024 fields by HSTRLEN of each (HGETALL would copy every value
+// into Lua: 200 KB in 5 values cost it 0.3 ms, against a few µs), beyond that by one HGETALL (20,000
+// fields: 5 ms, against 22). A sealed value (base64url of a 12-byte IV, the ciphertext and a 16-byte tag)
+// of n characters holds floor(3n / 4) - 28 bytes of JSON. A session already beyond a limit (lowered
+// since) still takes changes that do not grow it. Returns -1 (keys), -2 (bytes) or nil.
+const OVER_LIMITS = `
+local function overLimits(k, cap, room, sealed, first, last, dels)
+  if cap == 0 and room == 0 then return nil end
   local function json(n)
     if sealed and n > 0 then return math.floor(n * 3 / 4) - 28 end
     return n
   end
-  local grow = 0
+  local grow, adds = 0, false
   for i = first, last, 2 do
     local f = ARGV[i]
     if string.byte(f) ~= 95 then
       local n = redis.call('HSTRLEN', k, f)
+      if n == 0 then
+        adds = true
+        grow = grow + #f
+      end
       grow = grow + json(#ARGV[i + 1]) - json(n)
-      if n == 0 then grow = grow + #f end
     end
   end
-  if grow <= 0 then return false end
+  if adds and cap > 0 then
+    local len = redis.call('HLEN', k)
+    if len + (last - first + 1) / 2 > cap then
+      local meta = ${META_SET}
+      for field in pairs(meta) do len = len - redis.call('HEXISTS', k, field) end
+      local before = len
+      for i = first, last, 2 do
+        if not meta[ARGV[i]] then len = len + 1 - redis.call('HEXISTS', k, ARGV[i]) end
+      end
+      for i = last + 1, dels do
+        if not meta[ARGV[i]] then len = len - redis.call('HEXISTS', k, ARGV[i]) end
+      end
+      if len > cap and len > before then return -1 end
+    end
+  end
+  if room == 0 or grow <= 0 then return nil end
   local gone, total = {}, grow
   for i = last + 1, dels do gone[ARGV[i]] = true end
   if redis.call('HLEN', k) <= 1024 then
@@ -100,7 +101,8 @@ local function overBytes(k, room, sealed, first, last, dels)
       if string.byte(f) ~= 95 and not gone[f] then total = total + #f + json(#all[i + 1]) end
     end
   end
-  return total > room
+  if total > room then return -2 end
+  return nil
 end`
 
 // A new key gets its TTL after its fields (PEXPIRE needs the key). Should that PEXPIRE fail (a renamed
@@ -152,13 +154,12 @@ export const UPDATE = script(
   'update',
   1,
   `
-${OVER_CAP}
-${OVER_BYTES}
+${OVER_LIMITS}
 local k = KEYS[1]
 if redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
 local last = 5 + 2 * tonumber(ARGV[5])
-if overCap(k, tonumber(ARGV[2]), 6, last, #ARGV) then return -1 end
-if overBytes(k, tonumber(ARGV[3]), ARGV[4] == '1', 6, last, #ARGV) then return -2 end
+local over = overLimits(k, tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1', 6, last, #ARGV)
+if over then return over end
 for i = 6, last, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, last))) end
 for i = last + 1, #ARGV, 1000 do redis.call('HDEL', k, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
 return 1
@@ -180,8 +181,7 @@ export const OWNED = script(
   2,
   `
 ${FIT_INDEX}
-${OVER_CAP}
-${OVER_BYTES}
+${OVER_LIMITS}
 ${EXPIRE_NEW}
 local k, ik, mode = KEYS[1], KEYS[2], ARGV[1]
 local last = #ARGV - 4
@@ -191,8 +191,8 @@ if mode == 'c' then
   if redis.call('EXISTS', k) == 1 then return 0 end
 elseif redis.call('PEXPIRE', k, ttl) == 0 then return 0 end
 if mode ~= 'c' then
-  if overCap(k, tonumber(ARGV[3]), 7, n, last) then return -1 end
-  if overBytes(k, tonumber(ARGV[4]), ARGV[5] == '1', 7, n, last) then return -2 end
+  local over = overLimits(k, tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', 7, n, last)
+  if over then return over end
 end
 for i = 7, n, 1000 do redis.call('HSET', k, unpack(ARGV, i, math.min(i + 999, n))) end
 for i = n + 1, last, 1000 do redis.call('HDEL', k, unpack(ARGV, i, math.min(i + 999, last))) end
