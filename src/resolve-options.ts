@@ -67,7 +67,6 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     throw invalidOption('prefix', 'must be up to 64 characters of A-Z a-z 0-9 _ . : ~ -', prefix)
   }
 
-  const codec = createCodec(o.encryptionKeys)
   const cookie = resolveCookie(o, key, DEFAULTS.cookie)
   const signed = cookie === false ? o.signed !== false : cookie.signed !== false
   if (signed && app !== undefined) assertKeys(app)
@@ -126,7 +125,7 @@ export function resolveOptions(options: SessionOptions, app: Koa | undefined): R
     maxBytes,
     signed,
     transports: Object.freeze(transports),
-    codec,
+    codec: createCodec(o.encryptionKeys),
     migrate,
   })
 }

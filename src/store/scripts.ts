@@ -145,8 +145,9 @@ return expireNew(k, ttl, 2, #ARGV) or 1
 
 /**
  * UPDATE. KEYS: session. ARGV: ttl, data field cap (`maxKeys`; 0: none), JSON byte cap (`maxBytes`; 0:
- * none), sealed ('1': values are sealed), n, n field/value pairs, then the fields to delete. The expiry comes first and doubles as the existence
- * check: a destroyed, regenerated or expired session is refused (0) and nothing is written back.
+ * none), sealed ('1': values are sealed), n, n field/value pairs, then the fields to delete. The expiry
+ * comes first and doubles as the existence check: a destroyed, regenerated or expired session is refused
+ * (0) and nothing is written back.
  * Returns 1 when written, -1 when the session would hold more data fields than the cap, -2 when its
  * data would hold more bytes of JSON than the byte cap (nothing written).
  */
